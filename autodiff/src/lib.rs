@@ -1,0 +1,3 @@
+//! Reverse- and forward-mode automatic differentiation for Tangent.
+
+pub mod ops;

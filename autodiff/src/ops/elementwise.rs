@@ -1,0 +1,393 @@
+//! Elementwise (unary) primitives: y = g(x) applied entry by entry.
+//!
+//! The Jacobian of an elementwise map is diagonal, so one scalar *slope* g'(x) serves both
+//! modes: JVP ẏ = g'(x)·ẋ and VJP x̄ = g'(x)·ȳ. The *curvature* g''(x) is what
+//! forward-over-reverse needs for Hessian-vector products.
+
+use linalg::Real;
+
+/// A scalar function with its first and second derivatives.
+///
+/// `slope` and `curvature` receive both the input x and the already computed output y = g(x),
+/// so rules such as tanh' = 1 − y² reuse the forward value.
+pub trait Unary: Copy + Send + Sync {
+    /// y = g(x).
+    fn value<T: Real>(&self, x: T) -> T;
+    /// g'(x), given y = g(x).
+    fn slope<T: Real>(&self, x: T, y: T) -> T;
+    /// g''(x), given y = g(x).
+    fn curvature<T: Real>(&self, x: T, y: T) -> T;
+}
+
+/// Identity: y = x, g' = 1, g'' = 0.
+#[derive(Clone, Copy, Debug)]
+pub struct Identity;
+impl Unary for Identity {
+    fn value<T: Real>(&self, x: T) -> T {
+        x
+    }
+    fn slope<T: Real>(&self, _x: T, _y: T) -> T {
+        T::one()
+    }
+    fn curvature<T: Real>(&self, _x: T, _y: T) -> T {
+        T::zero()
+    }
+}
+
+/// ReLU: y = max(x, 0); g'(x) = 1 for x > 0 and 0 otherwise (the subgradient 0 at x = 0, as
+/// JAX and PyTorch take it); g'' = 0 almost everywhere.
+#[derive(Clone, Copy, Debug)]
+pub struct Relu;
+impl Unary for Relu {
+    fn value<T: Real>(&self, x: T) -> T {
+        if x > T::zero() {
+            x
+        } else {
+            T::zero()
+        }
+    }
+    fn slope<T: Real>(&self, x: T, _y: T) -> T {
+        if x > T::zero() {
+            T::one()
+        } else {
+            T::zero()
+        }
+    }
+    fn curvature<T: Real>(&self, _x: T, _y: T) -> T {
+        T::zero()
+    }
+}
+
+/// Leaky ReLU: y = x for x > 0, a·x otherwise; g' = 1 or a; g'' = 0 almost everywhere.
+#[derive(Clone, Copy, Debug)]
+pub struct LeakyRelu(pub f64);
+impl Unary for LeakyRelu {
+    fn value<T: Real>(&self, x: T) -> T {
+        if x > T::zero() {
+            x
+        } else {
+            T::from_f64(self.0) * x
+        }
+    }
+    fn slope<T: Real>(&self, x: T, _y: T) -> T {
+        if x > T::zero() {
+            T::one()
+        } else {
+            T::from_f64(self.0)
+        }
+    }
+    fn curvature<T: Real>(&self, _x: T, _y: T) -> T {
+        T::zero()
+    }
+}
+
+/// tanh: y = tanh x, g' = 1 − y², g'' = −2y(1 − y²).
+#[derive(Clone, Copy, Debug)]
+pub struct Tanh;
+impl Unary for Tanh {
+    fn value<T: Real>(&self, x: T) -> T {
+        x.tanh()
+    }
+    fn slope<T: Real>(&self, _x: T, y: T) -> T {
+        T::one() - y * y
+    }
+    fn curvature<T: Real>(&self, _x: T, y: T) -> T {
+        -(y + y) * (T::one() - y * y)
+    }
+}
+
+/// Logistic sigmoid: y = 1/(1 + e⁻ˣ), g' = y(1 − y), g'' = y(1 − y)(1 − 2y).
+/// Evaluated as e^x/(1 + e^x) for x < 0 so that neither branch overflows.
+#[derive(Clone, Copy, Debug)]
+pub struct Sigmoid;
+impl Unary for Sigmoid {
+    fn value<T: Real>(&self, x: T) -> T {
+        if x >= T::zero() {
+            T::one() / (T::one() + (-x).exp())
+        } else {
+            let e = x.exp();
+            e / (T::one() + e)
+        }
+    }
+    fn slope<T: Real>(&self, _x: T, y: T) -> T {
+        y * (T::one() - y)
+    }
+    fn curvature<T: Real>(&self, _x: T, y: T) -> T {
+        y * (T::one() - y) * (T::one() - (y + y))
+    }
+}
+
+/// Softplus: y = ln(1 + eˣ), computed as max(x, 0) + ln(1 + e^−|x|) so it never overflows;
+/// g' = σ(x), g'' = σ(x)(1 − σ(x)).
+#[derive(Clone, Copy, Debug)]
+pub struct Softplus;
+impl Unary for Softplus {
+    fn value<T: Real>(&self, x: T) -> T {
+        x.max(T::zero()) + (-x.abs()).exp().ln_1p()
+    }
+    fn slope<T: Real>(&self, x: T, _y: T) -> T {
+        Sigmoid.value(x)
+    }
+    fn curvature<T: Real>(&self, x: T, _y: T) -> T {
+        let s = Sigmoid.value(x);
+        s * (T::one() - s)
+    }
+}
+
+/// Error function: y = erf x, g' = (2/√π) e^(−x²), g'' = −2x·g'.
+#[derive(Clone, Copy, Debug)]
+pub struct Erf;
+impl Unary for Erf {
+    fn value<T: Real>(&self, x: T) -> T {
+        T::from_f64(erf(x.to_f64()))
+    }
+    fn slope<T: Real>(&self, x: T, _y: T) -> T {
+        T::from_f64(std::f64::consts::FRAC_2_SQRT_PI) * (-x * x).exp()
+    }
+    fn curvature<T: Real>(&self, x: T, y: T) -> T {
+        -(x + x) * self.slope(x, y)
+    }
+}
+
+/// GELU in its exact (erf) form: y = x·Φ(x), Φ(x) = ½(1 + erf(x/√2));
+/// g' = Φ(x) + x·φ(x), g'' = φ(x)(2 − x²), with φ the standard normal density
+/// (Hendrycks & Gimpel, "Gaussian Error Linear Units", 2016).
+#[derive(Clone, Copy, Debug)]
+pub struct Gelu;
+impl Gelu {
+    fn cdf<T: Real>(x: T) -> T {
+        T::from_f64(0.5 * (1.0 + erf(x.to_f64() * std::f64::consts::FRAC_1_SQRT_2)))
+    }
+    fn pdf<T: Real>(x: T) -> T {
+        T::from_f64(0.5 * std::f64::consts::FRAC_2_SQRT_PI * std::f64::consts::FRAC_1_SQRT_2)
+            * (-(x * x) * T::from_f64(0.5)).exp()
+    }
+}
+impl Unary for Gelu {
+    fn value<T: Real>(&self, x: T) -> T {
+        x * Self::cdf(x)
+    }
+    fn slope<T: Real>(&self, x: T, _y: T) -> T {
+        Self::cdf(x) + x * Self::pdf(x)
+    }
+    fn curvature<T: Real>(&self, x: T, _y: T) -> T {
+        Self::pdf(x) * (T::from_f64(2.0) - x * x)
+    }
+}
+
+/// Exponential: y = eˣ, g' = g'' = y.
+#[derive(Clone, Copy, Debug)]
+pub struct Exp;
+impl Unary for Exp {
+    fn value<T: Real>(&self, x: T) -> T {
+        x.exp()
+    }
+    fn slope<T: Real>(&self, _x: T, y: T) -> T {
+        y
+    }
+    fn curvature<T: Real>(&self, _x: T, y: T) -> T {
+        y
+    }
+}
+
+/// Natural logarithm: y = ln x, g' = 1/x, g'' = −1/x². Domain x > 0: ln 0 = −∞ and
+/// ln of a negative number is NaN, so callers that need a guarantee check the domain first
+/// (the tensor-level `log` does, and returns an error).
+#[derive(Clone, Copy, Debug)]
+pub struct Log;
+impl Unary for Log {
+    fn value<T: Real>(&self, x: T) -> T {
+        x.ln()
+    }
+    fn slope<T: Real>(&self, x: T, _y: T) -> T {
+        T::one() / x
+    }
+    fn curvature<T: Real>(&self, x: T, _y: T) -> T {
+        -T::one() / (x * x)
+    }
+}
+
+/// Square: y = x², g' = 2x, g'' = 2.
+#[derive(Clone, Copy, Debug)]
+pub struct Square;
+impl Unary for Square {
+    fn value<T: Real>(&self, x: T) -> T {
+        x * x
+    }
+    fn slope<T: Real>(&self, x: T, _y: T) -> T {
+        x + x
+    }
+    fn curvature<T: Real>(&self, _x: T, _y: T) -> T {
+        T::from_f64(2.0)
+    }
+}
+
+/// The activation functions a network may use, as one value that dispatches to the rules
+/// above (so models can choose an activation at run time).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Activation {
+    /// y = x.
+    Identity,
+    /// max(x, 0).
+    Relu,
+    /// x for x > 0, a·x otherwise.
+    LeakyRelu(f64),
+    /// tanh x.
+    Tanh,
+    /// 1/(1 + e⁻ˣ).
+    Sigmoid,
+    /// ln(1 + eˣ).
+    Softplus,
+    /// erf x.
+    Erf,
+    /// x·Φ(x).
+    Gelu,
+}
+
+macro_rules! dispatch {
+    ($self:expr, $method:ident ( $($arg:expr),* )) => {
+        match *$self {
+            Activation::Identity => Identity.$method($($arg),*),
+            Activation::Relu => Relu.$method($($arg),*),
+            Activation::LeakyRelu(a) => LeakyRelu(a).$method($($arg),*),
+            Activation::Tanh => Tanh.$method($($arg),*),
+            Activation::Sigmoid => Sigmoid.$method($($arg),*),
+            Activation::Softplus => Softplus.$method($($arg),*),
+            Activation::Erf => Erf.$method($($arg),*),
+            Activation::Gelu => Gelu.$method($($arg),*),
+        }
+    };
+}
+
+impl Unary for Activation {
+    fn value<T: Real>(&self, x: T) -> T {
+        dispatch!(self, value(x))
+    }
+    fn slope<T: Real>(&self, x: T, y: T) -> T {
+        dispatch!(self, slope(x, y))
+    }
+    fn curvature<T: Real>(&self, x: T, y: T) -> T {
+        dispatch!(self, curvature(x, y))
+    }
+}
+
+impl std::str::FromStr for Activation {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.to_ascii_lowercase().as_str() {
+            "identity" | "linear" => Ok(Activation::Identity),
+            "relu" => Ok(Activation::Relu),
+            "leaky-relu" | "leaky_relu" => Ok(Activation::LeakyRelu(0.01)),
+            "tanh" => Ok(Activation::Tanh),
+            "sigmoid" => Ok(Activation::Sigmoid),
+            "softplus" => Ok(Activation::Softplus),
+            "erf" => Ok(Activation::Erf),
+            "gelu" => Ok(Activation::Gelu),
+            other => Err(format!(
+                "unknown activation '{other}' (expected identity, relu, leaky-relu, tanh, \
+                 sigmoid, softplus, erf or gelu)"
+            )),
+        }
+    }
+}
+
+impl std::fmt::Display for Activation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Activation::Identity => write!(f, "identity"),
+            Activation::Relu => write!(f, "relu"),
+            Activation::LeakyRelu(a) => write!(f, "leaky-relu({a})"),
+            Activation::Tanh => write!(f, "tanh"),
+            Activation::Sigmoid => write!(f, "sigmoid"),
+            Activation::Softplus => write!(f, "softplus"),
+            Activation::Erf => write!(f, "erf"),
+            Activation::Gelu => write!(f, "gelu"),
+        }
+    }
+}
+
+/// erf x to full double precision.
+///
+/// For |x| < 6 it sums erf x = (2/√π) e^(−x²) Σₙ 2ⁿ x^(2n+1) / (1·3···(2n+1))
+/// (Abramowitz & Stegun 7.1.6), whose terms are all positive, so there is no cancellation;
+/// for |x| ≥ 6, erf x = ±1 to double precision (erfc 6 ≈ 2·10⁻¹⁷).
+pub fn erf(x: f64) -> f64 {
+    if x.is_nan() {
+        return x;
+    }
+    let a = x.abs();
+    if a >= 6.0 {
+        return x.signum();
+    }
+    let x2 = a * a;
+    let mut term = a;
+    let mut sum = a;
+    let mut n = 0.0;
+    loop {
+        n += 1.0;
+        term *= 2.0 * x2 / (2.0 * n + 1.0);
+        sum += term;
+        if term <= sum * 1e-17 {
+            break;
+        }
+    }
+    let r = std::f64::consts::FRAC_2_SQRT_PI * (-x2).exp() * sum;
+    r.min(1.0).copysign(x)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn erf_matches_known_values() {
+        // Values from Abramowitz & Stegun table 7.1 / high-precision references.
+        let cases = [
+            (0.0, 0.0),
+            (0.5, 0.520_499_877_813_046_5),
+            (1.0, 0.842_700_792_949_714_9),
+            (2.0, 0.995_322_265_018_952_7),
+            (3.0, 0.999_977_909_503_001_4),
+            (-1.5, -0.966_105_146_475_310_7),
+        ];
+        for (x, want) in cases {
+            let got = erf(x);
+            assert!(
+                (got - want).abs() <= 4e-16 * want.abs().max(1e-300) + 1e-300,
+                "erf({x}) = {got}, want {want}"
+            );
+        }
+        assert_eq!(erf(10.0), 1.0);
+        assert!(erf(f64::NAN).is_nan());
+    }
+
+    #[test]
+    fn slopes_match_finite_differences() {
+        let acts = [
+            Activation::Identity,
+            Activation::LeakyRelu(0.1),
+            Activation::Relu,
+            Activation::Tanh,
+            Activation::Sigmoid,
+            Activation::Softplus,
+            Activation::Erf,
+            Activation::Gelu,
+        ];
+        let h = 1e-5;
+        for act in acts {
+            for &x in &[-2.3f64, -0.7, 0.4, 1.9] {
+                let y = act.value(x);
+                let fd = (act.value(x + h) - act.value(x - h)) / (2.0 * h);
+                let s = act.slope(x, y);
+                assert!((fd - s).abs() < 1e-8, "{act} slope at {x}: fd {fd} vs {s}");
+                let fd2 = (act.slope(x + h, act.value(x + h)) - act.slope(x - h, act.value(x - h)))
+                    / (2.0 * h);
+                let c = act.curvature(x, y);
+                assert!(
+                    (fd2 - c).abs() < 1e-7,
+                    "{act} curvature at {x}: fd {fd2} vs {c}"
+                );
+            }
+        }
+    }
+}

@@ -1,0 +1,3 @@
+//! The `tangent` command-line experiments.
+
+pub mod cli;
