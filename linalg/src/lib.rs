@@ -9,6 +9,6 @@ pub mod matrix;
 pub mod real;
 
 pub use error::{LinalgError, Result};
-pub use gemm::{gemm, gemm_op, matmul, matvec, Op};
+pub use gemm::{gemm, gemm_op, gemm_with, matmul, matvec, Op, Par};
 pub use matrix::{MatMut, MatRef, Matrix};
 pub use real::Real;

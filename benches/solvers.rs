@@ -1,0 +1,2 @@
+// Placeholder until the benchmark for this area lands.
+fn main() {}
