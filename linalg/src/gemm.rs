@@ -40,6 +40,28 @@ pub fn gemm<T: Real>(
     beta: T,
     c: MatMut<'_, T>,
 ) -> Result<()> {
+    gemm_with(Par::Rayon, alpha, a, b, beta, c)
+}
+
+/// Whether a routine may spread its work over the rayon thread pool.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Par {
+    /// Run on the calling thread only (for callers that parallelise at a coarser level).
+    Seq,
+    /// Use the current rayon pool.
+    Rayon,
+}
+
+/// [`gemm`] with an explicit choice of parallelism; `Par::Seq` and `Par::Rayon` give
+/// bit-identical results.
+pub fn gemm_with<T: Real>(
+    _par: Par,
+    alpha: T,
+    a: MatRef<'_, T>,
+    b: MatRef<'_, T>,
+    beta: T,
+    c: MatMut<'_, T>,
+) -> Result<()> {
     if a.cols() != b.rows() || a.rows() != c.rows() || b.cols() != c.cols() {
         return Err(LinalgError::DimensionMismatch {
             what: format!(
