@@ -1,3 +1,5 @@
-//! The `tangent` command-line experiments.
+//! The `tangent` command-line experiments: data loading, the experiments themselves (each a
+//! `Config` with serde defaults and a `run` that returns a summary), and the reporting layer.
 
 pub mod cli;
+pub mod data;
