@@ -3,3 +3,5 @@
 
 pub mod cli;
 pub mod data;
+pub mod progress;
+pub mod report;

@@ -65,7 +65,11 @@ pub fn parse_csv_bytes(bytes: &[u8], name: &str) -> Result<RawData> {
             ),
         };
         if let Some(j) = values.iter().position(|v| !v.is_finite()) {
-            bail!("{name}: line {}, column {}: value is not finite", line + 1, j + 1);
+            bail!(
+                "{name}: line {}, column {}: value is not finite",
+                line + 1,
+                j + 1
+            );
         }
         match width {
             None => {
@@ -86,7 +90,10 @@ pub fn parse_csv_bytes(bytes: &[u8], name: &str) -> Result<RawData> {
     if rows.is_empty() {
         bail!("{name}: no data rows");
     }
-    let targets: Vec<f64> = rows.iter_mut().map(|r| r.pop().unwrap_or(f64::NAN)).collect();
+    let targets: Vec<f64> = rows
+        .iter_mut()
+        .map(|r| r.pop().unwrap_or(f64::NAN))
+        .collect();
     let is_class = targets
         .iter()
         .all(|&t| t >= 0.0 && t.fract() == 0.0 && t <= 1000.0);
@@ -121,7 +128,9 @@ mod tests {
 
     #[test]
     fn rejects_ragged_and_garbage() {
-        let e = parse_csv_bytes(b"1,2,0\n3,4\n", "t.csv").unwrap_err().to_string();
+        let e = parse_csv_bytes(b"1,2,0\n3,4\n", "t.csv")
+            .unwrap_err()
+            .to_string();
         assert!(
             e.contains("t.csv") && e.contains("line 2") && e.contains("expected 3"),
             "{e}"

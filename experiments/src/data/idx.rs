@@ -137,7 +137,10 @@ fn find(dir: &Path, stem: &str) -> Result<PathBuf> {
             return Ok(p);
         }
     }
-    bail!("{}: no `{stem}` or `{stem}.gz` in this directory", dir.display())
+    bail!(
+        "{}: no `{stem}` or `{stem}.gz` in this directory",
+        dir.display()
+    )
 }
 
 /// Loads the standard four files of an MNIST-style directory: (train, test).

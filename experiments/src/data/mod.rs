@@ -69,7 +69,10 @@ impl DataSpec {
         let need = |what: &str| -> Result<&str> {
             match arg {
                 Some(a) if !a.is_empty() => Ok(a),
-                _ => bail!("--data {kind} needs {what}, e.g. `{kind}:{}`", example(kind)),
+                _ => bail!(
+                    "--data {kind} needs {what}, e.g. `{kind}:{}`",
+                    example(kind)
+                ),
             }
         };
         let no_arg = |spec: DataSpec| -> Result<DataSpec> {
@@ -179,7 +182,9 @@ impl RawData {
                     labels: idx.iter().map(|&i| labels[i]).collect(),
                     classes: *classes,
                 },
-                Targets::Regression(t) => Targets::Regression(idx.iter().map(|&i| t[i].clone()).collect()),
+                Targets::Regression(t) => {
+                    Targets::Regression(idx.iter().map(|&i| t[i].clone()).collect())
+                }
             },
         }
     }
@@ -286,7 +291,10 @@ pub fn load(cfg: &DataConfig) -> Result<Dataset> {
             synthetic::two_spirals(cfg.n_train + cfg.n_test, 0.05, cfg.seed),
             cfg,
         )?,
-        DataSpec::Sine => split(synthetic::sine(cfg.n_train + cfg.n_test, 0.05, cfg.seed), cfg)?,
+        DataSpec::Sine => split(
+            synthetic::sine(cfg.n_train + cfg.n_test, 0.05, cfg.seed),
+            cfg,
+        )?,
     };
     finish(name, train, test)
 }
@@ -353,12 +361,16 @@ fn finish(name: String, train: RawData, test: RawData) -> Result<Dataset> {
             *s = 1.0;
         }
     }
-    let scale = |rows: &[Vec<f64>]| Matrix::from_fn(rows.len(), d, |i, j| (rows[i][j] - mean[j]) / std[j]);
+    let scale =
+        |rows: &[Vec<f64>]| Matrix::from_fn(rows.len(), d, |i, j| (rows[i][j] - mean[j]) / std[j]);
     let x_train = scale(&train.features);
     let x_test = scale(&test.features);
     let (y_train, labels_train, y_test, labels_test) = match (train.targets, test.targets) {
         (
-            Targets::Classes { labels: lt, classes },
+            Targets::Classes {
+                labels: lt,
+                classes,
+            },
             Targets::Classes {
                 labels: ls,
                 classes: c2,
@@ -457,7 +469,10 @@ mod tests {
             let m = col.iter().sum::<f64>() / 256.0;
             assert!(m.abs() < 1e-9);
             let v = col.iter().map(|x| x * x).sum::<f64>() / 256.0;
-            assert!(v.abs() < 1e-12 || (v - 1.0).abs() < 1e-9, "column {j} var {v}");
+            assert!(
+                v.abs() < 1e-12 || (v - 1.0).abs() < 1e-9,
+                "column {j} var {v}"
+            );
         }
     }
 

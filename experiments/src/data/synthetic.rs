@@ -14,7 +14,7 @@ pub fn normal(rng: &mut ChaCha8Rng) -> f64 {
 /// Teacher–student regression: x ~ N(0, I_d), y = Σ_k a_k tanh(w_k·x/√d)/√m + noise·N(0,1),
 /// with w_k ~ N(0, I_d), a_k ~ N(0, 1) drawn from the same seed.
 pub fn teacher(n: usize, d: usize, m: usize, noise: f64, seed: u64) -> RawData {
-    let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x7eac_4e2);
+    let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x07ea_c4e2);
     let w: Vec<Vec<f64>> = (0..m)
         .map(|_| (0..d).map(|_| normal(&mut rng)).collect())
         .collect();
@@ -42,7 +42,7 @@ pub fn teacher(n: usize, d: usize, m: usize, noise: f64, seed: u64) -> RawData {
 
 /// Two interleaved spirals (classes 0 and 1), radius growing with the angle, Gaussian jitter.
 pub fn two_spirals(n: usize, noise: f64, seed: u64) -> RawData {
-    let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x5b17a1);
+    let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x005b_17a1);
     let mut features = Vec::with_capacity(n);
     let mut labels = Vec::with_capacity(n);
     for i in 0..n {

@@ -1,0 +1,213 @@
+//! Output of a run: `results/<experiment>/<run-id>/` with `summary.json`, curves as CSV, charts
+//! as SVG and PNG, and one self-contained `report.html`. Every file is written to a temporary
+//! name in the same directory and renamed into place, so a crash never leaves half a file.
+
+pub mod html;
+pub mod plot;
+pub mod table;
+
+pub use plot::{Chart, Series, SeriesStyle};
+pub use table::Table;
+
+use anyhow::{bail, Context, Result};
+use serde::Serialize;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// Writes `bytes` to `path` atomically: a temporary file in the same directory, flushed to
+/// disk, then renamed over the target (rename is atomic within one file system on POSIX).
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let tmp = temp_sibling(path, "");
+    let result = (|| -> std::io::Result<()> {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
+    if let Err(e) = result {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(e).with_context(|| format!("cannot write {}", path.display()));
+    }
+    Ok(())
+}
+
+/// A temporary name beside `path` (hidden, tagged with the process id). `keep_ext` is appended
+/// so that writers that pick a format from the extension (PNG) still see it.
+pub fn temp_sibling(path: &Path, keep_ext: &str) -> PathBuf {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    path.with_file_name(format!(".{name}.tmp-{}{keep_ext}", std::process::id()))
+}
+
+/// Serialises `value` as pretty JSON and writes it atomically.
+pub fn write_json<S: Serialize>(path: &Path, value: &S) -> Result<()> {
+    let mut text = serde_json::to_string_pretty(value)?;
+    text.push('\n');
+    write_atomic(path, text.as_bytes())
+}
+
+/// A table of numbers written as CSV: one header row, then one row per record.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Curves {
+    /// File stem (`curves` → `curves.csv`).
+    pub name: String,
+    /// Column names.
+    pub columns: Vec<String>,
+    /// Rows of values (NaN for "not measured at this row").
+    pub rows: Vec<Vec<f64>>,
+}
+
+impl Curves {
+    /// CSV text of the table.
+    pub fn to_csv(&self) -> Result<Vec<u8>> {
+        let mut w = csv::Writer::from_writer(Vec::new());
+        w.write_record(&self.columns)?;
+        for r in &self.rows {
+            w.write_record(r.iter().map(|v| {
+                if v.is_nan() {
+                    String::new()
+                } else {
+                    format!("{v:e}")
+                }
+            }))?;
+        }
+        w.into_inner().map_err(|e| anyhow::anyhow!("csv: {e}"))
+    }
+}
+
+/// Everything a run produces, ready to be written or printed.
+#[derive(Clone, Debug)]
+pub struct RunOutput {
+    /// Experiment name (`linearize`, …): the first directory level.
+    pub experiment: String,
+    /// The full `summary.json` content: config, versions, seed, every figure.
+    pub summary: serde_json::Value,
+    /// Terminal and HTML tables.
+    pub tables: Vec<Table>,
+    /// CSV files.
+    pub curves: Vec<Curves>,
+    /// Charts (SVG + PNG each).
+    pub charts: Vec<Chart>,
+    /// Remarks shown under the tables (fallbacks taken, warnings).
+    pub notes: Vec<String>,
+}
+
+impl RunOutput {
+    /// The compact terminal rendering: tables, then notes.
+    pub fn terminal_text(&self) -> String {
+        let mut s = String::new();
+        for t in &self.tables {
+            s.push_str(&t.render());
+            s.push('\n');
+        }
+        for n in &self.notes {
+            s.push_str("note: ");
+            s.push_str(n);
+            s.push('\n');
+        }
+        s
+    }
+}
+
+/// A run id from the UTC clock and the seed, e.g. `20261125-083012-s0`; unique per second.
+pub fn run_id(seed: u64) -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let (y, mo, d) = civil_from_days((secs / 86_400) as i64);
+    let t = secs % 86_400;
+    format!(
+        "{y:04}{mo:02}{d:02}-{:02}{:02}{:02}-s{seed}",
+        t / 3600,
+        (t / 60) % 60,
+        t % 60
+    )
+}
+
+/// Days since 1970-01-01 to (year, month, day), Howard Hinnant's `civil_from_days`.
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (yoe + era * 400 + i64::from(m <= 2), m, d)
+}
+
+/// Creates `root/<experiment>/<run-id>/` (adding `-2`, `-3`, … when it exists) and writes every
+/// file of `out` into it. Returns the directory.
+pub fn write_run(root: &Path, run_id: &str, out: &RunOutput) -> Result<PathBuf> {
+    let base = root.join(&out.experiment);
+    std::fs::create_dir_all(&base).with_context(|| format!("cannot create {}", base.display()))?;
+    let mut dir = base.join(run_id);
+    let mut k = 2;
+    loop {
+        match std::fs::create_dir(&dir) {
+            Ok(()) => break,
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && k < 1000 => {
+                dir = base.join(format!("{run_id}-{k}"));
+                k += 1;
+            }
+            Err(e) => return Err(e).with_context(|| format!("cannot create {}", dir.display())),
+        }
+    }
+    write_json(&dir.join("summary.json"), &out.summary)?;
+    for c in &out.curves {
+        write_atomic(&dir.join(format!("{}.csv", c.name)), &c.to_csv()?)?;
+    }
+    let mut svgs = Vec::new();
+    for chart in &out.charts {
+        let svg = plot::render_svg(chart)?;
+        write_atomic(&dir.join(format!("{}.svg", chart.name)), svg.as_bytes())?;
+        plot::write_png(chart, &dir.join(format!("{}.png", chart.name)))?;
+        svgs.push((chart.title.clone(), svg));
+    }
+    let page = html::page(out, &svgs);
+    write_atomic(&dir.join("report.html"), page.as_bytes())?;
+    Ok(dir)
+}
+
+/// Versions and build facts recorded in every summary.
+pub fn versions() -> serde_json::Value {
+    serde_json::json!({
+        "tangent": env!("CARGO_PKG_VERSION"),
+        "target_arch": std::env::consts::ARCH,
+        "target_os": std::env::consts::OS,
+        "debug_assertions": cfg!(debug_assertions),
+    })
+}
+
+/// Rejects a non-finite figure before it reaches a report (serde_json would write `null`).
+pub fn finite_or_null(v: f64) -> serde_json::Value {
+    if v.is_finite() {
+        serde_json::json!(v)
+    } else {
+        serde_json::Value::Null
+    }
+}
+
+/// Checks that an output root is usable before an expensive run starts.
+pub fn check_out_root(root: &Path) -> Result<()> {
+    if root.exists() && !root.is_dir() {
+        bail!("--out {}: exists and is not a directory", root.display());
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn civil_dates() {
+        assert_eq!(civil_from_days(0), (1970, 1, 1));
+        assert_eq!(civil_from_days(20_517), (2026, 3, 5));
+        assert_eq!(civil_from_days(11_016), (2000, 2, 29));
+    }
+}

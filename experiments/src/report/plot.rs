@@ -1,0 +1,307 @@
+//! Charts drawn with plotters, to SVG (inline in the HTML report) and PNG. Log axes are drawn
+//! by plotting log10 of the values on a linear axis and labelling ticks with 10^v, which keeps
+//! one code path for every axis combination.
+
+use anyhow::{anyhow, Result};
+use plotters::prelude::*;
+use serde::Serialize;
+use std::path::Path;
+
+/// The embedded DejaVu Sans (Bitstream Vera license, see `assets/DejaVuSans-LICENSE.txt`): PNG
+/// text needs a font file and the program must not depend on fonts installed on the machine.
+static FONT: &[u8] = include_bytes!("../../assets/DejaVuSans.ttf");
+
+fn register_font_once() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        // A failure only loses text in PNGs; the SVGs carry text as markup.
+        let _ = plotters::style::register_font("sans-serif", FontStyle::Normal, FONT);
+    });
+}
+
+/// How a series is drawn.
+#[derive(Clone, Copy, Debug, Serialize, PartialEq, Eq)]
+pub enum SeriesStyle {
+    /// Solid line.
+    Line,
+    /// Dashed line.
+    Dashed,
+    /// Markers only.
+    Points,
+}
+
+/// One labelled set of (x, y) points.
+#[derive(Clone, Debug, Serialize)]
+pub struct Series {
+    /// Legend entry.
+    pub label: String,
+    /// The points (non-finite ones, and non-positive ones on a log axis, are skipped).
+    pub points: Vec<(f64, f64)>,
+    /// Line, dashes or markers.
+    pub style: SeriesStyle,
+}
+
+/// A 2-D chart with any number of series.
+#[derive(Clone, Debug, Serialize)]
+pub struct Chart {
+    /// File stem.
+    pub name: String,
+    /// Caption.
+    pub title: String,
+    /// x-axis description.
+    pub x_label: String,
+    /// y-axis description.
+    pub y_label: String,
+    /// Logarithmic x axis.
+    pub log_x: bool,
+    /// Logarithmic y axis.
+    pub log_y: bool,
+    /// The data.
+    pub series: Vec<Series>,
+}
+
+impl Chart {
+    /// An empty chart.
+    pub fn new(
+        name: &str,
+        title: &str,
+        x_label: &str,
+        y_label: &str,
+        log_x: bool,
+        log_y: bool,
+    ) -> Self {
+        Chart {
+            name: name.into(),
+            title: title.into(),
+            x_label: x_label.into(),
+            y_label: y_label.into(),
+            log_x,
+            log_y,
+            series: vec![],
+        }
+    }
+
+    /// Adds a series.
+    pub fn add(&mut self, label: &str, points: Vec<(f64, f64)>, style: SeriesStyle) -> &mut Self {
+        self.series.push(Series {
+            label: label.into(),
+            points,
+            style,
+        });
+        self
+    }
+
+    fn transformed(&self) -> Vec<Vec<(f64, f64)>> {
+        let tx = |v: f64, log: bool| {
+            if log {
+                if v > 0.0 {
+                    v.log10()
+                } else {
+                    f64::NAN
+                }
+            } else {
+                v
+            }
+        };
+        self.series
+            .iter()
+            .map(|s| {
+                s.points
+                    .iter()
+                    .map(|&(x, y)| (tx(x, self.log_x), tx(y, self.log_y)))
+                    .filter(|(x, y)| x.is_finite() && y.is_finite())
+                    .collect()
+            })
+            .collect()
+    }
+}
+
+fn range(vals: impl Iterator<Item = f64>) -> (f64, f64) {
+    let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
+    for v in vals {
+        lo = lo.min(v);
+        hi = hi.max(v);
+    }
+    if !lo.is_finite() {
+        return (0.0, 1.0);
+    }
+    if hi - lo < 1e-12 {
+        return (lo - 0.5, hi + 0.5);
+    }
+    let pad = 0.04 * (hi - lo);
+    (lo - pad, hi + pad)
+}
+
+fn tick(v: f64, log: bool) -> String {
+    let v = if log { 10f64.powf(v) } else { v };
+    let a = v.abs();
+    if a == 0.0 {
+        "0".into()
+    } else if !(1e-2..1e4).contains(&a) {
+        format!("{v:.0e}")
+    } else {
+        let s = format!("{v:.3}");
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
+    }
+}
+
+fn draw<DB: DrawingBackend>(
+    chart: &Chart,
+    root: DrawingArea<DB, plotters::coord::Shift>,
+) -> Result<()>
+where
+    DB::ErrorType: 'static,
+{
+    let err = |e: DrawingAreaErrorKind<DB::ErrorType>| anyhow!("plotting {}: {e:?}", chart.name);
+    root.fill(&WHITE).map_err(err)?;
+    let data = chart.transformed();
+    let (x0, x1) = range(data.iter().flatten().map(|p| p.0));
+    let (y0, y1) = range(data.iter().flatten().map(|p| p.1));
+    let mut cc = ChartBuilder::on(&root)
+        .caption(&chart.title, ("sans-serif", 20))
+        .margin(12)
+        .x_label_area_size(45)
+        .y_label_area_size(70)
+        .build_cartesian_2d(x0..x1, y0..y1)
+        .map_err(err)?;
+    let (lx, ly) = (chart.log_x, chart.log_y);
+    let fx = move |v: &f64| tick(*v, lx);
+    let fy = move |v: &f64| tick(*v, ly);
+    let x_desc = if lx {
+        format!("{} (log scale)", chart.x_label)
+    } else {
+        chart.x_label.clone()
+    };
+    let y_desc = if ly {
+        format!("{} (log scale)", chart.y_label)
+    } else {
+        chart.y_label.clone()
+    };
+    cc.configure_mesh()
+        .x_desc(x_desc)
+        .y_desc(y_desc)
+        .x_label_formatter(&fx)
+        .y_label_formatter(&fy)
+        .label_style(("sans-serif", 13))
+        .draw()
+        .map_err(err)?;
+    for (i, (s, pts)) in chart.series.iter().zip(data).enumerate() {
+        let color = Palette99::pick(i).to_rgba();
+        let style = ShapeStyle {
+            color,
+            filled: true,
+            stroke_width: 2,
+        };
+        let anno = match s.style {
+            SeriesStyle::Line => cc.draw_series(LineSeries::new(pts, style)).map_err(err)?,
+            SeriesStyle::Dashed => cc
+                .draw_series(DashedLineSeries::new(pts, 8, 5, style))
+                .map_err(err)?,
+            SeriesStyle::Points => cc
+                .draw_series(pts.into_iter().map(|p| Circle::new(p, 4, style)))
+                .map_err(err)?,
+        };
+        anno.label(s.label.clone())
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], style));
+    }
+    cc.configure_series_labels()
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK)
+        .label_font(("sans-serif", 13))
+        .position(SeriesLabelPosition::UpperRight)
+        .draw()
+        .map_err(err)?;
+    root.present().map_err(err)?;
+    Ok(())
+}
+
+const SIZE: (u32, u32) = (820, 520);
+
+/// Renders the chart as an SVG document.
+pub fn render_svg(chart: &Chart) -> Result<String> {
+    register_font_once();
+    let mut s = String::new();
+    {
+        let root = SVGBackend::with_string(&mut s, SIZE).into_drawing_area();
+        draw(chart, root)?;
+    }
+    Ok(s)
+}
+
+/// Renders the chart as a PNG at `path`, through a temporary sibling and a rename.
+pub fn write_png(chart: &Chart, path: &Path) -> Result<()> {
+    register_font_once();
+    let tmp = super::temp_sibling(path, ".png");
+    let result = (|| {
+        let root = BitMapBackend::new(&tmp, SIZE).into_drawing_area();
+        draw(chart, root)?;
+        std::fs::rename(&tmp, path).map_err(|e| anyhow!("cannot write {}: {e}", path.display()))
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}
+
+/// Least-squares slope and intercept of log10 y against log10 x over the positive points:
+/// the exponent of a power law y ≈ c·x^slope.
+pub fn loglog_slope(points: &[(f64, f64)]) -> Option<(f64, f64)> {
+    let pts: Vec<(f64, f64)> = points
+        .iter()
+        .filter(|(x, y)| *x > 0.0 && *y > 0.0 && x.is_finite() && y.is_finite())
+        .map(|(x, y)| (x.log10(), y.log10()))
+        .collect();
+    if pts.len() < 2 {
+        return None;
+    }
+    let n = pts.len() as f64;
+    let mx = pts.iter().map(|p| p.0).sum::<f64>() / n;
+    let my = pts.iter().map(|p| p.1).sum::<f64>() / n;
+    let sxx: f64 = pts.iter().map(|p| (p.0 - mx) * (p.0 - mx)).sum();
+    if sxx == 0.0 {
+        return None;
+    }
+    let sxy: f64 = pts.iter().map(|p| (p.0 - mx) * (p.1 - my)).sum();
+    let slope = sxy / sxx;
+    Some((slope, my - slope * mx))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slope_of_power_law() {
+        let pts: Vec<(f64, f64)> = [32.0, 64.0, 128.0, 256.0]
+            .iter()
+            .map(|&w: &f64| (w, 3.0 * w.powf(-0.5)))
+            .collect();
+        let (s, _) = loglog_slope(&pts).unwrap();
+        assert!((s + 0.5).abs() < 1e-12);
+        assert!(loglog_slope(&[(1.0, 1.0)]).is_none());
+    }
+
+    #[test]
+    fn svg_and_png_render() {
+        let mut c = Chart::new("t", "test", "step", "loss", false, true);
+        c.add(
+            "a",
+            vec![(0.0, 1.0), (1.0, 0.1), (2.0, 0.01)],
+            SeriesStyle::Line,
+        );
+        c.add("b", vec![(0.0, 0.5), (2.0, 0.5)], SeriesStyle::Dashed);
+        c.add("c", vec![(1.0, -1.0), (1.5, 0.2)], SeriesStyle::Points);
+        let svg = render_svg(&c).unwrap();
+        assert!(svg.starts_with("<svg") && svg.contains("test"));
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("t.png");
+        write_png(&c, &p).unwrap();
+        let bytes = std::fs::read(&p).unwrap();
+        assert_eq!(&bytes[1..4], b"PNG");
+        assert_eq!(
+            std::fs::read_dir(dir.path()).unwrap().count(),
+            1,
+            "no temporary file left"
+        );
+    }
+}
