@@ -1,0 +1,165 @@
+//! Lanczos iteration for the extreme eigenvalues of a symmetric operator (for condition
+//! numbers and step sizes), with full reorthogonalisation.
+//!
+//! Golub & Van Loan, *Matrix Computations*, 4th ed., §10.1 and §10.3.1: from a unit q₁,
+//! βₖqₖ₊₁ = Aqₖ − αₖqₖ − βₖ₋₁qₖ₋₁ with αₖ = qₖᵀAqₖ builds the tridiagonal Tₖ whose eigenvalues
+//! (Ritz values) approach the extreme eigenvalues of A from inside. Every new vector is
+//! orthogonalised twice against all previous ones (classical Gram–Schmidt twice, "twice is
+//! enough": Giraud, Langou & Rozložník 2005), which keeps ghost copies of converged Ritz values
+//! away at the price of storing the basis.
+//!
+//! Stopping rule: the residual of a Ritz pair (θ, y = Qₖs) is ‖Ay − θy‖ = βₖ|sₖ| (the last
+//! component of the eigenvector s of Tₖ, Theorem 10.1.4). Iteration stops when both extreme
+//! Ritz values have βₖ|sₖ| ≤ tol·max(|θ_min|, |θ_max|). Since then |λ − θ| ≤ βₖ|sₖ| for some
+//! eigenvalue λ, that bound is the guarantee. The cheap test "the extreme Ritz values moved by
+//! less than tol·scale since the previous step" decides when to pay for the eigenvectors of
+//! Tₖ that the residual test needs.
+
+use crate::cg::LinearOperator;
+use crate::eigen::tridiagonal_eigen;
+use crate::error::{LinalgError, Result};
+use crate::real::Real;
+
+/// Extreme Ritz values of a Lanczos run.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LanczosResult {
+    /// Smallest Ritz value, an upper bound (up to rounding) on λ_min(A).
+    pub min: f64,
+    /// Largest Ritz value, a lower bound (up to rounding) on λ_max(A).
+    pub max: f64,
+    /// Number of Lanczos steps (operator applications).
+    pub iterations: usize,
+    /// All Ritz values of the final Tₖ, ascending.
+    pub ritz_values: Vec<f64>,
+    /// Whether the residual test passed (or an invariant subspace was found, making the Ritz
+    /// values exact). `false` means `max_iter` steps were spent first: the values are then
+    /// only estimates.
+    pub converged: bool,
+}
+
+/// splitmix64 (Steele, Lea & Flood, "Fast splittable pseudorandom number generators",
+/// OOPSLA 2014): a tiny deterministic generator for the start vector.
+struct SplitMix64(u64);
+
+impl SplitMix64 {
+    fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+    /// Uniform on [−1, 1).
+    fn next_symmetric(&mut self) -> f64 {
+        ((self.next_u64() >> 11) as f64) * (2.0 / (1u64 << 53) as f64) - 1.0
+    }
+}
+
+/// Estimates λ_min and λ_max of the symmetric operator `op` by at most `max_iter` Lanczos
+/// steps (capped at n) from a start vector drawn from `seed`, stopping when both extreme Ritz
+/// pairs have residual βₖ|sₖ| ≤ `tol`·max|θ| (see the module docs).
+///
+/// The arithmetic is done in f64 whatever T is (the operator is applied in T).
+///
+/// Errors: `InvalidArgument` for n = 0, `max_iter` = 0 or a `tol` that is not positive and
+/// finite; `NonFinite` if the operator returns NaN/±inf; the operator's `validate` error;
+/// `NoConvergence` from the tridiagonal eigensolver.
+pub fn lanczos_extremes<T: Real, O: LinearOperator<T> + ?Sized>(
+    op: &O,
+    max_iter: usize,
+    tol: f64,
+    seed: u64,
+) -> Result<LanczosResult> {
+    op.validate()?;
+    let n = op.dim();
+    if n == 0 || max_iter == 0 {
+        return Err(LinalgError::InvalidArgument {
+            what: format!(
+                "lanczos_extremes: need n ≥ 1 and max_iter ≥ 1 (n = {n}, max_iter = {max_iter})"
+            ),
+        });
+    }
+    if !(tol > 0.0) || !tol.is_finite() {
+        return Err(LinalgError::InvalidArgument {
+            what: format!("lanczos_extremes: tol must be positive and finite, got {tol}"),
+        });
+    }
+    let steps = max_iter.min(n);
+    let mut rng = SplitMix64(seed);
+    let mut q: Vec<f64> = (0..n).map(|_| rng.next_symmetric()).collect();
+    let norm = norm2(&q);
+    q.iter_mut().for_each(|v| *v /= norm);
+
+    let mut basis: Vec<Vec<f64>> = Vec::with_capacity(steps);
+    let mut alphas: Vec<f64> = Vec::with_capacity(steps);
+    let mut betas: Vec<f64> = Vec::with_capacity(steps);
+    let mut x_t = vec![T::zero(); n];
+    let mut y_t = vec![T::zero(); n];
+    let mut previous: Option<(f64, f64)> = None;
+    let mut last: Option<(Vec<f64>, bool)> = None;
+
+    for k in 0..steps {
+        for (xt, &qi) in x_t.iter_mut().zip(&q) {
+            *xt = T::from_f64(qi);
+        }
+        op.apply(&x_t, &mut y_t);
+        let mut w: Vec<f64> = y_t.iter().map(|v| v.to_f64()).collect();
+        if let Some(i) = w.iter().position(|v| !v.is_finite()) {
+            return Err(LinalgError::NonFinite { at: (i, 0) });
+        }
+        let alpha = dot(&q, &w);
+        basis.push(std::mem::take(&mut q));
+        alphas.push(alpha);
+        // w ← (I − QQᵀ)w, twice; this also removes the αₖqₖ and βₖ₋₁qₖ₋₁ terms.
+        for _ in 0..2 {
+            for v in &basis {
+                let c = dot(v, &w);
+                w.iter_mut().zip(v).for_each(|(wi, vi)| *wi -= c * vi);
+            }
+        }
+        let beta = norm2(&w);
+
+        let ritz = tridiagonal_eigen(&alphas, &betas, false)?.values;
+        let (lo, hi) = (ritz[0], ritz[ritz.len() - 1]);
+        let scale = lo.abs().max(hi.abs()).max(f64::MIN_POSITIVE);
+        // An invariant subspace (β ≈ 0 relative to ‖Tₖ‖) or the whole space: Ritz values are
+        // eigenvalues.
+        let exhausted = beta <= f64::EPSILON * scale * (k + 1) as f64 || k + 1 == n;
+        let settled = previous
+            .map(|(plo, phi)| (plo - lo).abs() <= tol * scale && (phi - hi).abs() <= tol * scale)
+            .unwrap_or(false);
+        previous = Some((lo, hi));
+        let converged = exhausted || (settled && residuals_small(&alphas, &betas, beta, tol)?);
+        last = Some((ritz, converged));
+        if converged {
+            break;
+        }
+        betas.push(beta);
+        q = w.into_iter().map(|v| v / beta).collect();
+    }
+    let (ritz, converged) = last.expect("at least one step");
+    Ok(LanczosResult {
+        min: ritz[0],
+        max: ritz[ritz.len() - 1],
+        iterations: alphas.len(),
+        ritz_values: ritz,
+        converged,
+    })
+}
+
+/// βₖ|sₖ| ≤ tol·max|θ| for the smallest and largest Ritz pairs of Tₖ.
+fn residuals_small(alphas: &[f64], betas: &[f64], beta: f64, tol: f64) -> Result<bool> {
+    let eig = tridiagonal_eigen(alphas, betas, true)?;
+    let k = alphas.len();
+    let scale = eig.values[0].abs().max(eig.values[k - 1].abs());
+    let last_row = eig.vectors.row(k - 1);
+    Ok(beta * last_row[0].abs() <= tol * scale && beta * last_row[k - 1].abs() <= tol * scale)
+}
+
+fn dot(a: &[f64], b: &[f64]) -> f64 {
+    crate::cg::dot(a, b)
+}
+
+fn norm2(a: &[f64]) -> f64 {
+    dot(a, a).sqrt()
+}
