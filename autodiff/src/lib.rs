@@ -1,8 +1,16 @@
 //! Reverse- and forward-mode automatic differentiation for Tangent.
 #![warn(missing_docs)]
 
+pub mod check;
 pub mod error;
+pub mod forward;
+pub mod graph;
 pub mod ops;
+pub mod tape;
+pub mod tensor;
+
 
 pub use error::{AdError, Result};
 pub use ops::elementwise::Activation;
+pub use graph::{Graph, Var};
+pub use tensor::Tensor;

@@ -4,6 +4,9 @@
 //! modes: JVP ẏ = g'(x)·ẋ and VJP x̄ = g'(x)·ȳ. The *curvature* g''(x) is what
 //! forward-over-reverse needs for Hessian-vector products.
 
+use super::rows_mut;
+use crate::error::{AdError, Result};
+use crate::tensor::Tensor;
 use linalg::Real;
 
 /// A scalar function with its first and second derivatives.
@@ -273,7 +276,7 @@ impl Unary for Activation {
 
 impl std::str::FromStr for Activation {
     type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
         match s.to_ascii_lowercase().as_str() {
             "identity" | "linear" => Ok(Activation::Identity),
             "relu" => Ok(Activation::Relu),
@@ -304,6 +307,113 @@ impl std::fmt::Display for Activation {
             Activation::Gelu => write!(f, "gelu"),
         }
     }
+}
+
+/// Every elementwise primitive of the tensor layer: the activations plus exp, log and square.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum UnaryOp {
+    /// One of the network activations.
+    Act(Activation),
+    /// eˣ.
+    Exp,
+    /// ln x, with the domain rule of [`unary_forward`].
+    Log,
+    /// x².
+    Square,
+}
+
+impl Unary for UnaryOp {
+    fn value<T: Real>(&self, x: T) -> T {
+        match self {
+            UnaryOp::Act(a) => a.value(x),
+            UnaryOp::Exp => Exp.value(x),
+            UnaryOp::Log => Log.value(x),
+            UnaryOp::Square => Square.value(x),
+        }
+    }
+    fn slope<T: Real>(&self, x: T, y: T) -> T {
+        match self {
+            UnaryOp::Act(a) => a.slope(x, y),
+            UnaryOp::Exp => Exp.slope(x, y),
+            UnaryOp::Log => Log.slope(x, y),
+            UnaryOp::Square => Square.slope(x, y),
+        }
+    }
+    fn curvature<T: Real>(&self, x: T, y: T) -> T {
+        match self {
+            UnaryOp::Act(a) => a.curvature(x, y),
+            UnaryOp::Exp => Exp.curvature(x, y),
+            UnaryOp::Log => Log.curvature(x, y),
+            UnaryOp::Square => Square.curvature(x, y),
+        }
+    }
+}
+
+/// g'(x)·t with the convention 0·∞ = 0: a zero tangent or cotangent contributes exactly zero
+/// even where the slope is infinite (ln at 0, eˣ after overflow), so such points never turn a
+/// gradient into NaN.
+#[inline(always)]
+fn times_slope<T: Real>(slope: T, t: T) -> T {
+    if t == T::zero() {
+        T::zero()
+    } else {
+        slope * t
+    }
+}
+
+/// Forward rule of an elementwise primitive, yᵢ = g(xᵢ).
+///
+/// Domain rule for `Log` (the only primitive here with a restricted domain):
+/// * xᵢ > 0: yᵢ = ln xᵢ, slope 1/xᵢ;
+/// * xᵢ = 0 (either sign of zero): yᵢ = −∞, slope +∞; by the 0·∞ = 0 convention a direction
+///   that does not move xᵢ contributes 0, one that does gives ±∞, never NaN;
+/// * xᵢ < 0 or NaN: [`AdError::Domain`], reported before anything is computed.
+pub fn unary_forward<T: Real>(op: UnaryOp, x: &Tensor<T>) -> Result<Tensor<T>> {
+    if op == UnaryOp::Log {
+        if let Some(i) = x.data().iter().position(|&v| !(v >= T::zero())) {
+            return Err(AdError::Domain {
+                what: format!("log of {} at flat index {i} (log needs x ≥ 0)", x.data()[i]),
+            });
+        }
+    }
+    Ok(x.map(|v| op.value(v)))
+}
+
+/// JVP rule: ẏ = g'(x) ⊙ ẋ, for each of the k rows of the tangent block.
+pub fn unary_jvp<T: Real>(op: UnaryOp, x: &Tensor<T>, y: &Tensor<T>, dx: &Tensor<T>) -> Tensor<T> {
+    let slope: Vec<T> = x
+        .data()
+        .iter()
+        .zip(y.data())
+        .map(|(&a, &b)| op.slope(a, b))
+        .collect();
+    let mut out = dx.clone();
+    for row in rows_mut(out.data_mut(), slope.len()) {
+        for (t, &s) in row.iter_mut().zip(&slope) {
+            *t = times_slope(s, *t);
+        }
+    }
+    out
+}
+
+/// VJP rule: x̄ = g'(x) ⊙ ȳ — the Jacobian is diagonal, so it is the JVP rule applied to ȳ.
+pub fn unary_vjp<T: Real>(op: UnaryOp, x: &Tensor<T>, y: &Tensor<T>, dy: &Tensor<T>) -> Tensor<T> {
+    unary_jvp(op, x, y, dy)
+}
+
+/// Forward rule of scaling by a constant (negation is c = −1): y = c·x.
+pub fn scale_forward<T: Real>(c: f64, x: &Tensor<T>) -> Tensor<T> {
+    let c = T::from_f64(c);
+    x.map(|v| c * v)
+}
+
+/// JVP and VJP rule of y = c·x, which is linear and symmetric: ẏ = c·ẋ, x̄ = c·ȳ.
+pub fn scale_linear<T: Real>(c: f64, mut block: Tensor<T>) -> Tensor<T> {
+    let c = T::from_f64(c);
+    for v in block.data_mut() {
+        *v *= c;
+    }
+    block
 }
 
 /// erf x to full double precision.
