@@ -11,6 +11,11 @@ use crate::error::{LinalgError, Result};
 use crate::matrix::{MatMut, MatRef, Matrix};
 use crate::real::Real;
 
+mod driver;
+mod gemv;
+mod kernels;
+mod typed;
+
 /// Whether an operand enters a product as itself or transposed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Op {
@@ -55,7 +60,86 @@ pub enum Par {
 /// [`gemm`] with an explicit choice of parallelism; `Par::Seq` and `Par::Rayon` give
 /// bit-identical results.
 pub fn gemm_with<T: Real>(
-    _par: Par,
+    par: Par,
+    alpha: T,
+    a: MatRef<'_, T>,
+    b: MatRef<'_, T>,
+    beta: T,
+    c: MatMut<'_, T>,
+) -> Result<()> {
+    gemm_dispatch(selected_kernel(), par, alpha, a, b, beta, c)
+}
+
+/// A micro-kernel family for [`gemm_with_kernel`]: which instruction set computes the tiles.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Kernel {
+    /// Plain scalar code, compiled for every target (4×4 tiles).
+    Portable,
+    /// AVX2 + FMA, 256-bit vectors (6×8 tiles for f64, 6×16 for f32).
+    Avx2,
+    /// AVX-512F, 512-bit vectors (14×16 tiles for f64, 14×32 for f32).
+    Avx512,
+}
+
+impl Kernel {
+    /// Whether the running CPU can execute this kernel.
+    pub fn is_available(self) -> bool {
+        match self {
+            Kernel::Portable => true,
+            #[cfg(target_arch = "x86_64")]
+            Kernel::Avx2 => is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma"),
+            #[cfg(target_arch = "x86_64")]
+            Kernel::Avx512 => is_x86_feature_detected!("avx512f"),
+            #[cfg(not(target_arch = "x86_64"))]
+            _ => false,
+        }
+    }
+}
+
+/// The kernels the running CPU can execute, slowest first (`Portable` is always there).
+pub fn available_kernels() -> Vec<Kernel> {
+    [Kernel::Portable, Kernel::Avx2, Kernel::Avx512]
+        .into_iter()
+        .filter(|k| k.is_available())
+        .collect()
+}
+
+/// The kernel [`gemm`] uses: the widest available, detected once and cached.
+pub fn selected_kernel() -> Kernel {
+    static SELECTED: std::sync::OnceLock<Kernel> = std::sync::OnceLock::new();
+    *SELECTED.get_or_init(|| *available_kernels().last().unwrap_or(&Kernel::Portable))
+}
+
+/// [`gemm_with`] on an explicitly chosen micro-kernel, so that tests exercise every kernel the
+/// CPU has. Errors with `InvalidArgument` when the CPU lacks the kernel's instructions.
+#[doc(hidden)]
+pub fn gemm_with_kernel<T: Real>(
+    kernel: Kernel,
+    par: Par,
+    alpha: T,
+    a: MatRef<'_, T>,
+    b: MatRef<'_, T>,
+    beta: T,
+    c: MatMut<'_, T>,
+) -> Result<()> {
+    if !kernel.is_available() {
+        return Err(LinalgError::InvalidArgument {
+            what: format!("gemm kernel {kernel:?} is not supported by this CPU"),
+        });
+    }
+    gemm_dispatch(kernel, par, alpha, a, b, beta, c)
+}
+
+/// Products with fewer multiply-adds than this use a direct loop: packing would cost more
+/// than it saves.
+const TINY_FLOPS: usize = 8 * 1024;
+/// Products with fewer multiply-adds than this (about 100³) stay on the calling thread: the
+/// rayon fork-join would cost more than the second core gives back.
+const PARALLEL_FLOPS: usize = 1 << 20;
+
+fn gemm_dispatch<T: Real>(
+    kernel: Kernel,
+    par: Par,
     alpha: T,
     a: MatRef<'_, T>,
     b: MatRef<'_, T>,
@@ -75,8 +159,83 @@ pub fn gemm_with<T: Real>(
             ),
         });
     }
-    gemm_reference(alpha, a, b, beta, c);
+    let (m, k, n) = (a.rows(), a.cols(), b.cols());
+    if m == 0 || n == 0 {
+        return Ok(());
+    }
+    if k == 0 || alpha == T::zero() {
+        scale(beta, c);
+        return Ok(());
+    }
+    // The kernels store rows of C as vectors: hand them Cᵀ = BᵀAᵀ when C is column-major.
+    if c.col_stride() != 1 && c.row_stride().unsigned_abs() < c.col_stride().unsigned_abs() {
+        return gemm_dispatch(kernel, par, alpha, b.t(), a.t(), beta, c.t());
+    }
+    let flops = m * n * k;
+    let parallel = par == Par::Rayon && flops >= PARALLEL_FLOPS;
+    if n == 1 {
+        gemv::gemv(parallel, alpha, a, b, beta, c);
+        return Ok(());
+    }
+    if m == 1 {
+        gemv::gemv(parallel, alpha, b.t(), a.t(), beta, c.t());
+        return Ok(());
+    }
+    if flops < TINY_FLOPS {
+        gemm_direct(alpha, a, b, beta, c);
+        return Ok(());
+    }
+    if typed::is_supported::<T>() {
+        typed::run(kernel, parallel, alpha, a, b, beta, c);
+    } else {
+        gemm_direct(alpha, a, b, beta, c);
+    }
     Ok(())
+}
+
+/// C ← βC, with β = 0 overwriting (NaN included).
+fn scale<T: Real>(beta: T, mut c: MatMut<'_, T>) {
+    if beta == T::one() {
+        return;
+    }
+    for i in 0..c.rows() {
+        for j in 0..c.cols() {
+            // SAFETY: in bounds.
+            let cij = unsafe { c.get_mut_unchecked(i, j) };
+            *cij = if beta == T::zero() {
+                T::zero()
+            } else {
+                beta * *cij
+            };
+        }
+    }
+}
+
+/// Unpacked loop for tiny products, summing over k in order like the kernels.
+fn gemm_direct<T: Real>(
+    alpha: T,
+    a: MatRef<'_, T>,
+    b: MatRef<'_, T>,
+    beta: T,
+    mut c: MatMut<'_, T>,
+) {
+    let (m, k, n) = (a.rows(), a.cols(), b.cols());
+    for i in 0..m {
+        for j in 0..n {
+            let mut s = T::zero();
+            for p in 0..k {
+                // SAFETY: indices in bounds by the loop ranges.
+                s += unsafe { a.get_unchecked(i, p) * b.get_unchecked(p, j) };
+            }
+            // SAFETY: in bounds.
+            let cij = unsafe { c.get_mut_unchecked(i, j) };
+            *cij = if beta == T::zero() {
+                alpha * s
+            } else {
+                alpha * s + beta * *cij
+            };
+        }
+    }
 }
 
 /// C ← α·op(A)·op(B) + β·C, the BLAS-style spelling of [`gemm`].
@@ -100,6 +259,9 @@ pub fn matmul<T: Real>(a: MatRef<'_, T>, b: MatRef<'_, T>) -> Result<Matrix<T>> 
 }
 
 /// y ← α·A·x + β·y (pass `a.t()` for Aᵀx). When β = 0, y is overwritten.
+///
+/// Rows of y are shared out over rayon in fixed blocks; each yᵢ is summed over j in a fixed
+/// order, so the result does not depend on the thread count.
 pub fn matvec<T: Real>(alpha: T, a: MatRef<'_, T>, x: &[T], beta: T, y: &mut [T]) -> Result<()> {
     if a.cols() != x.len() || a.rows() != y.len() {
         return Err(LinalgError::DimensionMismatch {
@@ -112,18 +274,17 @@ pub fn matvec<T: Real>(alpha: T, a: MatRef<'_, T>, x: &[T], beta: T, y: &mut [T]
             ),
         });
     }
-    for (i, yi) in y.iter_mut().enumerate() {
-        let mut s = T::zero();
-        for (j, &xj) in x.iter().enumerate() {
-            // SAFETY: i < rows, j < cols.
-            s = unsafe { a.get_unchecked(i, j) }.mul_add(xj, s);
-        }
-        *yi = if beta == T::zero() {
-            alpha * s
-        } else {
-            alpha * s + beta * *yi
-        };
+    let (m, n) = (a.rows(), a.cols());
+    if m == 0 {
+        return Ok(());
     }
+    let x = MatRef::from_slice(x, n, 1, 1)?;
+    let y = MatMut::from_slice(y, m, 1, 1)?;
+    if n == 0 || alpha == T::zero() {
+        scale(beta, y);
+        return Ok(());
+    }
+    gemv::gemv(m * n >= PARALLEL_FLOPS / 16, alpha, a, x, beta, y);
     Ok(())
 }
 
