@@ -155,12 +155,13 @@ fn decompose<T: Real>(a: MatRef<'_, T>, want_vectors: bool) -> Result<SymmetricE
     })
 }
 
-/// 2^−⌊log₂ m⌋ (clamped to stay finite in f32), or 1 for m = 0.
+/// 2^−⌊log₂ m⌋ (clamped so that it is representable in T), or 1 for m = 0.
 fn power_of_two_scale<T: Real>(max_abs: f64) -> T {
     if max_abs == 0.0 || !max_abs.is_finite() {
         return T::one();
     }
-    let e = (max_abs.log2().floor() as i32).clamp(-100, 100);
+    let emax = T::MAX.to_f64().log2().floor() as i32;
+    let e = (max_abs.log2().floor() as i32).clamp(1 - emax, emax);
     T::from_f64(2f64.powi(-e))
 }
 
