@@ -3,5 +3,7 @@
 
 pub mod cli;
 pub mod data;
+pub mod experiments;
+pub mod linear;
 pub mod progress;
 pub mod report;

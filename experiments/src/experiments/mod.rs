@@ -1,0 +1,6 @@
+//! One module per experiment: each has a `Config` (serde, defaults sized for 2 cores), a
+//! `run_with(&Config, &mut dyn Observer) -> Result<Summary>` that does the math without
+//! printing, and an `output(&Summary) -> RunOutput` that builds tables, curves and charts.
+
+pub mod imbalance;
+pub mod newton_vs_gd;
