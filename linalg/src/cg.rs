@@ -198,7 +198,7 @@ pub fn cg<T: Real, O: LinearOperator<T> + ?Sized>(
             what: format!("cg: operator is {n}×{n}, b has {} entries", b.len()),
         });
     }
-    if !(opts.rtol > 0.0) || !opts.rtol.is_finite() {
+    if !opts.rtol.is_finite() || opts.rtol <= 0.0 {
         return Err(LinalgError::InvalidArgument {
             what: format!("cg: rtol must be positive and finite, got {}", opts.rtol),
         });
@@ -231,7 +231,7 @@ pub fn cg<T: Real, O: LinearOperator<T> + ?Sized>(
                     what: format!("cg: diagonal has {} entries, operator is {n}×{n}", d.len()),
                 });
             }
-            if let Some(i) = d.iter().position(|v| !(*v > T::zero()) || !v.is_finite()) {
+            if let Some(i) = d.iter().position(|v| !v.is_finite() || *v <= T::zero()) {
                 return Err(LinalgError::NotPositiveDefinite {
                     pivot: i,
                     value: d[i].to_f64(),
@@ -291,7 +291,7 @@ pub fn cg<T: Real, O: LinearOperator<T> + ?Sized>(
         }
         op.apply(&p, &mut q);
         let pq = dot(&p, &q);
-        if !(pq > 0.0) || !pq.is_finite() {
+        if !pq.is_finite() || pq <= 0.0 {
             break CgVerdict::Breakdown {
                 reason: format!(
                     "pᵀAp = {pq:e} at iteration {iterations}: the operator is not positive \

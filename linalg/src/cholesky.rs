@@ -242,7 +242,7 @@ fn chol_unblocked<T: Real>(mut a: MatMut<'_, T>, offset: usize) -> Result<()> {
             row_i[j] = s / done[j * n + j];
         }
         let d = dot_sub(row_i[i], &row_i[..i], &row_i[..i]);
-        if !(d > T::zero()) || !d.is_finite() {
+        if !d.is_finite() || d <= T::zero() {
             return Err(LinalgError::NotPositiveDefinite {
                 pivot: offset + i,
                 value: d.to_f64(),

@@ -79,7 +79,7 @@ pub fn lanczos_extremes<T: Real, O: LinearOperator<T> + ?Sized>(
             ),
         });
     }
-    if !(tol > 0.0) || !tol.is_finite() {
+    if !tol.is_finite() || tol <= 0.0 {
         return Err(LinalgError::InvalidArgument {
             what: format!("lanczos_extremes: tol must be positive and finite, got {tol}"),
         });
@@ -131,7 +131,7 @@ pub fn lanczos_extremes<T: Real, O: LinearOperator<T> + ?Sized>(
         previous = Some((lo, hi));
         // The residual test needs the eigenvectors of Tₖ (O(k³)); space the tests out
         // geometrically so their total cost stays a small multiple of the last one.
-        let due = last_check.is_none_or(|at| k + 1 >= at + (k + 1) / 10 + 1);
+        let due = last_check.is_none_or(|at| k + 1 > at + (k + 1) / 10);
         let converged = exhausted
             || (settled && due && {
                 last_check = Some(k + 1);

@@ -10,11 +10,10 @@ use solvers_common::*;
 
 /// ‖b − A·x‖/‖b‖ computed afresh (not the recurrence's residual).
 fn true_relative_residual(a: &Matrix<f64>, x: &[f64], b: &[f64]) -> f64 {
-    let n = b.len();
     let mut r = 0.0;
-    for i in 0..n {
-        let ax: f64 = a.row(i).iter().zip(x).map(|(p, q)| p * q).sum();
-        r += (b[i] - ax).powi(2);
+    for (row, bi) in b.iter().enumerate() {
+        let ax: f64 = a.row(row).iter().zip(x).map(|(p, q)| p * q).sum();
+        r += (bi - ax).powi(2);
     }
     r.sqrt() / b.iter().map(|v| v * v).sum::<f64>().sqrt()
 }
