@@ -13,7 +13,9 @@
 //! measured FMA peak and tangent's fraction of it per case.
 //!
 //! Options: `--only gemm|cholesky`, `--quick` (no n = 4096 GEMM, 3 runs), `--runs N`,
-//! `--threads T` (only that thread count), `--n N` (only that size), `--dtype f32|f64`.
+//! `--threads T` (only that thread count), `--n N` (only that size), `--dtype f32|f64`,
+//! `--profile tangent|faer` (GEMM only: run just that library `--runs` times, no comparison,
+//! for `perf stat` / `perf record`).
 
 use std::time::Instant;
 
@@ -32,6 +34,7 @@ struct Options {
     threads: Option<usize>,
     n: Option<usize>,
     dtype: Option<String>,
+    profile: Option<String>,
 }
 
 fn parse_args() -> Options {
@@ -42,6 +45,7 @@ fn parse_args() -> Options {
         threads: None,
         n: None,
         dtype: None,
+        profile: None,
     };
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
@@ -56,6 +60,7 @@ fn parse_args() -> Options {
             "--n" => o.n = Some(value("--n").parse().expect("--n N")),
             "--dtype" => o.dtype = Some(value("--dtype")),
             "--quick" => o.quick = true,
+            "--profile" => o.profile = Some(value("--profile")),
             "-h" | "--help" => {
                 println!(
                     "usage: tangent-peers [--only gemm|cholesky] [--quick] [--runs N] \
@@ -142,6 +147,66 @@ fn faer_par(threads: usize) -> faer::Par {
     } else {
         faer::Par::rayon(threads)
     }
+}
+
+fn profile_gemm<T: Scalar>(lib: &str, n: usize, threads: usize, runs: usize) {
+    let mut rng = Rng(0x9E37_79B9_7F4A_7C15 ^ n as u64);
+    let a = Matrix::<T>::from_fn(n, n, |_, _| T::of(rng.next()));
+    let b = Matrix::<T>::from_fn(n, n, |_, _| T::of(rng.next()));
+    let mut c = Matrix::<T>::zeros(n, n);
+    let fa = Mat::<T>::from_fn(n, n, |i, j| a.get(i, j));
+    let fb = Mat::<T>::from_fn(n, n, |i, j| b.get(i, j));
+    let mut fc = Mat::<T>::zeros(n, n);
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .expect("rayon pool");
+    let par = faer_par(threads);
+    let cpu0 = process_cpu_seconds();
+    let times: Vec<f64> = pool.install(|| {
+        (0..runs)
+            .map(|_| {
+                let s = Instant::now();
+                if lib == "faer" {
+                    matmul(
+                        fc.as_mut(),
+                        Accum::Replace,
+                        fa.as_ref(),
+                        fb.as_ref(),
+                        T::of(1.0),
+                        par,
+                    );
+                } else {
+                    linalg::gemm(T::of(1.0), a.as_ref(), b.as_ref(), T::of(0.0), c.as_mut())
+                        .expect("gemm");
+                }
+                s.elapsed().as_secs_f64()
+            })
+            .collect()
+    });
+    let cpu = process_cpu_seconds() - cpu0;
+    let flops = 2.0 * (n as f64).powi(3);
+    println!(
+        "# profile {lib} gemm {} n={n} threads={threads}: median {:.1} GFLOP/s, best {:.1}, \
+         {:.1} GFLOP per CPU-second",
+        T::NAME,
+        flops / median(times.clone()) * 1e-9,
+        flops / times.iter().cloned().fold(f64::INFINITY, f64::min) * 1e-9,
+        flops * runs as f64 / cpu * 1e-9
+    );
+}
+
+/// User + system CPU time of this process from /proc/self/stat (Linux; 0 elsewhere), so that
+/// kernel efficiency can be judged on a machine shared with other jobs.
+fn process_cpu_seconds() -> f64 {
+    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
+        return 0.0;
+    };
+    // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
+    let rest = &stat[stat.rfind(')').map_or(0, |i| i + 2)..];
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: f64 = f[11].parse::<f64>().unwrap_or(0.0) + f[12].parse::<f64>().unwrap_or(0.0);
+    ticks / 100.0
 }
 
 fn bench_gemm<T: Scalar>(n: usize, threads: usize, runs: usize) -> Row {
@@ -273,6 +338,18 @@ fn main() {
     let want_dtype = |d: &str| o.dtype.as_deref().is_none_or(|w| w == d);
     let want_n = |n: usize| o.n.is_none_or(|w| w == n);
 
+    if let Some(lib) = o.profile.as_deref() {
+        let n = o.n.unwrap_or(1024);
+        for &t in &threads_list {
+            if want_dtype("f32") {
+                profile_gemm::<f32>(lib, n, t, o.runs);
+            }
+            if want_dtype("f64") {
+                profile_gemm::<f64>(lib, n, t, o.runs);
+            }
+        }
+        return;
+    }
     let peak = peak::measure();
     println!(
         "# kernel: tangent {:?}; FMA peak measured in-process ({}): f64 {:.1} GFLOP/s on 1 core, \

@@ -222,7 +222,7 @@ pub(crate) fn gemm_packed<T: Real>(
             let panels_per_chunk = b_panels.div_ceil(jr_chunks);
             for (pi, pc) in (0..k).step_by(kc_blk).enumerate() {
                 let kc = kc_blk.min(k - pc);
-                let beta_eff = if pi == 0 { beta } else { T::one() };
+                let coef = [alpha, if pi == 0 { beta } else { T::one() }];
                 let b_blk = b.submatrix(pc, jc, kc, nc);
 
                 // Pack B (in parallel chunks of panels when threads are available).
@@ -274,18 +274,7 @@ pub(crate) fn gemm_packed<T: Real>(
                                     let ct = c_ptr.get().offset(
                                         (ic + i) as isize * rs_c + (jc + j) as isize * cs_c,
                                     );
-                                    ukr(
-                                        kc,
-                                        ap.add(r * mr * kc),
-                                        bq,
-                                        alpha,
-                                        beta_eff,
-                                        ct,
-                                        rs_c,
-                                        cs_c,
-                                        mm,
-                                        nn,
-                                    );
+                                    ukr(kc, ap.add(r * mr * kc), bq, &coef, ct, rs_c, cs_c, mm, nn);
                                 }
                             }
                         }
@@ -320,8 +309,7 @@ mod tests {
         kc: usize,
         a: *const f64,
         b: *const f64,
-        alpha: f64,
-        beta: f64,
+        coef: *const [f64; 2],
         c: *mut f64,
         rs: isize,
         cs: isize,
@@ -330,7 +318,7 @@ mod tests {
     ) {
         // NR = 16 = 4 ymm of f64, as 2 zmm in the AVX-512 kernel.
         tile::<avx2::F64x4, { avx512::MR_F64 }, { avx512::NV_F64 * 2 }>(
-            kc, a, b, alpha, beta, c, rs, cs, m, n,
+            kc, a, b, coef, c, rs, cs, m, n,
         )
     }
 
@@ -340,8 +328,7 @@ mod tests {
         kc: usize,
         a: *const f32,
         b: *const f32,
-        alpha: f32,
-        beta: f32,
+        coef: *const [f32; 2],
         c: *mut f32,
         rs: isize,
         cs: isize,
@@ -349,7 +336,7 @@ mod tests {
         n: usize,
     ) {
         tile::<avx2::F32x8, { avx512::MR_F32 }, { avx512::NV_F32 * 2 }>(
-            kc, a, b, alpha, beta, c, rs, cs, m, n,
+            kc, a, b, coef, c, rs, cs, m, n,
         )
     }
 

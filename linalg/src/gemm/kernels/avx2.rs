@@ -97,15 +97,14 @@ pub(crate) unsafe fn kernel_f64(
     kc: usize,
     a: *const f64,
     b: *const f64,
-    alpha: f64,
-    beta: f64,
+    coef: *const [f64; 2],
     c: *mut f64,
     rs: isize,
     cs: isize,
     m: usize,
     n: usize,
 ) {
-    super::tile::<F64x4, MR_F64, NV_F64>(kc, a, b, alpha, beta, c, rs, cs, m, n)
+    super::tile::<F64x4, MR_F64, NV_F64>(kc, a, b, coef, c, rs, cs, m, n)
 }
 
 /// AVX2 f32 6×16 micro-kernel (see [`super::MicroKernel`]).
@@ -118,13 +117,12 @@ pub(crate) unsafe fn kernel_f32(
     kc: usize,
     a: *const f32,
     b: *const f32,
-    alpha: f32,
-    beta: f32,
+    coef: *const [f32; 2],
     c: *mut f32,
     rs: isize,
     cs: isize,
     m: usize,
     n: usize,
 ) {
-    super::tile::<F32x8, MR_F32, NV_F32>(kc, a, b, alpha, beta, c, rs, cs, m, n)
+    super::tile::<F32x8, MR_F32, NV_F32>(kc, a, b, coef, c, rs, cs, m, n)
 }

@@ -20,14 +20,15 @@ pub(crate) mod portable;
 /// Signature shared by all micro-kernels.
 ///
 /// `kc`: depth; `a`: packed A micro-panel (kc × MR values); `b`: packed B micro-panel
-/// (kc × NR values); `c`: tile origin with strides `rs`, `cs`; `m ≤ MR`, `n ≤ NR`: the part of
-/// the tile that exists. When `beta == 0` C is only written, never read (BLAS convention).
+/// (kc × NR values); `coef`: [α, β]; `c`: tile origin with strides `rs`, `cs`; `m ≤ MR`,
+/// `n ≤ NR`: the part of the tile that exists. When β = 0 C is only written, never read (BLAS
+/// convention). α and β come by pointer so that they are read after the k loop: passed by
+/// value they would sit in two of the vector registers the accumulators need.
 pub(crate) type MicroKernel<T> = unsafe fn(
     kc: usize,
     a: *const T,
     b: *const T,
-    alpha: T,
-    beta: T,
+    coef: *const [T; 2],
     c: *mut T,
     rs: isize,
     cs: isize,
@@ -75,8 +76,7 @@ pub(crate) unsafe fn tile<S: Simd, const MR: usize, const NV: usize>(
     kc: usize,
     a: *const S::Elem,
     b: *const S::Elem,
-    alpha: S::Elem,
-    beta: S::Elem,
+    coef: *const [S::Elem; 2],
     c: *mut S::Elem,
     rs: isize,
     cs: isize,
@@ -132,6 +132,7 @@ pub(crate) unsafe fn tile<S: Simd, const MR: usize, const NV: usize>(
         p -= 1;
     }
 
+    let [alpha, beta] = *coef;
     let zero = S::Elem::default();
     let alpha_v = S::splat(alpha);
     if full {

@@ -49,13 +49,12 @@ pub(crate) unsafe fn kernel<T: Real>(
     kc: usize,
     a: *const T,
     b: *const T,
-    alpha: T,
-    beta: T,
+    coef: *const [T; 2],
     c: *mut T,
     rs: isize,
     cs: isize,
     m: usize,
     n: usize,
 ) {
-    super::tile::<Scalar<T>, MR, NR>(kc, a, b, alpha, beta, c, rs, cs, m, n)
+    super::tile::<Scalar<T>, MR, NR>(kc, a, b, coef, c, rs, cs, m, n)
 }
