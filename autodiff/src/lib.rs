@@ -9,6 +9,11 @@ pub mod ops;
 pub mod tape;
 pub mod tensor;
 
+pub mod hvp;
+pub mod jacobian;
+pub mod model;
+pub mod nn;
+pub mod ntk;
 
 pub use error::{AdError, Result};
 pub use ops::elementwise::Activation;

@@ -13,6 +13,7 @@
 //! both forward mode (k JVPs in one pass) and reverse mode (k VJPs in one sweep) are built.
 //! A single JVP or VJP is the block with k = 1.
 
+pub mod affine;
 pub mod binary;
 pub mod elementwise;
 pub mod loss;

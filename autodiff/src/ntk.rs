@@ -1,0 +1,501 @@
+//! The empirical neural tangent kernel K(X₁, X₂) = J(X₁) J(X₂)ᵀ at θ.
+//!
+//! K[(i, a), (j, b)] = ⟨∂f_a(x_i)/∂θ, ∂f_b(x_j)/∂θ⟩ (Jacot et al., NeurIPS 2018), stored as an
+//! (n₁·o)×(n₂·o) matrix with row i·o + a, column j·o + b. Three ways to get it:
+//!
+//! * [`ntk_by_contraction`]: J Jᵀ from an explicit Jacobian (one GEMM; needs J in memory).
+//! * [`ntk_structured`]: never forms J. For a dense layer l with input a_{l−1} and output
+//!   cotangent δ_l[i, a] = ∂f_a(x_i)/∂z_l, the layer's block of row (i, a) of J is
+//!   s_l·δ_l[i, a] ⊗ a_{l−1}[i] (weights) and σ_b·δ_l[i, a] (bias), so
+//!
+//!   K = Σ_l (s_l²·A_{l−1}A_{l−1}ᵀ + σ_b²·11ᵀ) ⊙ Δ_lΔ_lᵀ,
+//!
+//!   with the n×n activation Gram expanded over the output pairs (a, b). The Δ_l are one
+//!   batched backward pass over the n·o one-hot cotangents; the Grams are GEMMs, computed in
+//!   sample tiles (one task per tile, only the upper triangle when X₂ = X₁). This is the
+//!   "structured derivatives" idea of Novak et al., "Fast finite width neural tangent kernel",
+//!   ICML 2022, for dense layers.
+//! * [`NtkOperator`]: matrix-free K·v = J(Jᵀv), one VJP and one JVP per product.
+//!
+//! [`ntk_traced`] gives the n₁×n₂ output-traced kernel (1/o)·Σ_a K[(i, a), (j, a)] directly:
+//! Σ_a ⟨δ_l[i, a], δ_l[j, a]⟩ is the Gram of Δ_l read as an n×(o·n_l) matrix, so the traced
+//! kernel costs the same GEMMs with o times fewer rows and never touches the o² output pairs.
+
+use crate::error::{AdError, Result};
+use crate::jacobian::inner_par;
+use crate::model::{Cotangents, ParamSink, SharedMut, Tape};
+use crate::nn::{Layer, Mlp};
+use crate::ops::affine::Affine;
+use linalg::{gemm, gemm_with, MatRef, Matrix, Par, Real};
+use rayon::prelude::*;
+
+/// K = J Jᵀ for an explicit (n·o)×p Jacobian.
+pub fn ntk_by_contraction<T: Real>(j: MatRef<'_, T>) -> Result<Matrix<T>> {
+    let mut k = Matrix::zeros(j.rows(), j.rows());
+    gemm(T::one(), j, j.t(), T::zero(), k.as_mut())?;
+    Ok(k)
+}
+
+/// The cross kernel J(X₁) J(X₂)ᵀ from two explicit Jacobians (same θ, same p).
+pub fn ntk_cross_by_contraction<T: Real>(
+    j1: MatRef<'_, T>,
+    j2: MatRef<'_, T>,
+) -> Result<Matrix<T>> {
+    let mut k = Matrix::zeros(j1.rows(), j2.rows());
+    gemm(T::one(), j1, j2.t(), T::zero(), k.as_mut())?;
+    Ok(k)
+}
+
+/// The per-layer factors of J for one batch: the layer inputs A_{l−1} (on the tape) and the
+/// output cotangents Δ_l, (n·o)×n_l with row i·o + a = ∂f_a(x_i)/∂z_l.
+struct Factors<'t, T: Real> {
+    tape: Tape<'t, T>,
+    /// Index l → node holding A_{l−1}.
+    input_node: Vec<usize>,
+    delta: Vec<Matrix<T>>,
+}
+
+impl<T: Real> Factors<'_, T> {
+    fn a(&self, l: usize) -> &Matrix<T> {
+        &self.tape.nodes()[self.input_node[l]].value
+    }
+    fn n(&self) -> usize {
+        self.tape.batch()
+    }
+}
+
+/// Collects each layer's cotangent rows.
+struct DeltaSink<T> {
+    delta: Vec<Option<Matrix<T>>>,
+}
+
+impl<T: Real> ParamSink<T> for DeltaSink<T> {
+    fn layer(
+        &mut self,
+        layer: &Layer,
+        _aff: &Affine<'_, T>,
+        h_bar: MatRef<'_, T>,
+        _sample: &[usize],
+        _owners: usize,
+        _a: &Matrix<T>,
+    ) -> Result<()> {
+        self.delta[layer.index] = Some(h_bar.to_owned());
+        Ok(())
+    }
+}
+
+/// Rows of Δ handled by one backward pass.
+const DELTA_BLOCK: usize = 256;
+
+fn factors<'t, T: Real>(net: &Mlp, theta: &'t [T], x: MatRef<'_, T>) -> Result<Factors<'t, T>> {
+    let tape = net.record(theta, x)?;
+    let (n, o) = (tape.batch(), net.output_dim());
+    let num_layers = net.layers().len();
+    let mut input_node = vec![0; num_layers];
+    for nd in tape.nodes() {
+        if let crate::model::NodeOp::Affine(layer) = nd.op {
+            input_node[layer.index] = nd.input;
+        }
+    }
+    let rows = n * o;
+    let blocks: Vec<usize> = (0..rows).step_by(DELTA_BLOCK).collect();
+    let par = inner_par(blocks.len());
+    let output = tape.nodes().len() - 1;
+    let parts: Vec<Vec<Matrix<T>>> = blocks
+        .par_iter()
+        .map(|&r0| -> Result<Vec<Matrix<T>>> {
+            let k = DELTA_BLOCK.min(rows - r0);
+            let cot = Cotangents {
+                data: Matrix::from_fn(k, o, |t, a| {
+                    if (r0 + t) % o == a {
+                        T::one()
+                    } else {
+                        T::zero()
+                    }
+                }),
+                sample: (r0..r0 + k).map(|r| r / o).collect(),
+                owners: k,
+            };
+            let mut sink = DeltaSink {
+                delta: vec![None; num_layers],
+            };
+            tape.backward(output, cot, &mut sink, par)?;
+            Ok(sink
+                .delta
+                .into_iter()
+                .map(|d| d.expect("every layer visited"))
+                .collect())
+        })
+        .collect::<Result<_>>()?;
+    let delta = (0..num_layers)
+        .map(|l| {
+            let w = net.layers()[l].n_out;
+            let mut data = Vec::with_capacity(rows * w);
+            for part in &parts {
+                data.extend_from_slice(part[l].as_slice());
+            }
+            Matrix::from_vec(rows, w, data).expect("rows·width entries")
+        })
+        .collect();
+    Ok(Factors {
+        tape,
+        input_node,
+        delta,
+    })
+}
+
+/// Samples per tile side: big enough for efficient GEMMs, small enough for many tasks.
+fn tile_size(n: usize, rows_per_sample: usize) -> usize {
+    let target_rows = 384;
+    (target_rows / rows_per_sample).clamp(8, n.max(8))
+}
+
+/// K from the per-layer factors, tile by tile. `q` = o for the full kernel, 1 for the traced.
+fn assemble<T: Real>(
+    net: &Mlp,
+    f1: &Factors<'_, T>,
+    f2: Option<&Factors<'_, T>>,
+    traced: bool,
+) -> Result<Matrix<T>> {
+    let symmetric = f2.is_none();
+    let f2 = f2.unwrap_or(f1);
+    let o = net.output_dim();
+    let (n1, n2) = (f1.n(), f2.n());
+    let q = if traced { 1 } else { o };
+    let (rows, cols) = (n1 * q, n2 * q);
+    let ts = tile_size(n1.max(n2), q);
+    let mut tiles = Vec::new();
+    for i0 in (0..n1).step_by(ts) {
+        for j0 in (0..n2).step_by(ts) {
+            if !symmetric || j0 >= i0 {
+                tiles.push((i0, j0));
+            }
+        }
+    }
+    let par = inner_par(tiles.len());
+    let scale = if traced {
+        T::one() / T::from_usize(o)
+    } else {
+        T::one()
+    };
+    // Δ_l as (n·q)×(n_l·o/q): per-(sample, output) rows for the full kernel, per-sample rows
+    // (the o cotangents side by side) for the traced one.
+    let mut kernel = Matrix::<T>::zeros(rows, cols);
+    let out = SharedMut(kernel.as_mut_slice().as_mut_ptr());
+    tiles.par_iter().try_for_each(|&(i0, j0)| -> Result<()> {
+        let out = out;
+        let (bi, bj) = (ts.min(n1 - i0), ts.min(n2 - j0));
+        let mut acc = Matrix::<T>::zeros(bi * q, bj * q);
+        let mut ga = Matrix::<T>::zeros(bi, bj);
+        let mut gd = Matrix::<T>::zeros(bi * q, bj * q);
+        for layer in net.layers() {
+            let l = layer.index;
+            let (a1, a2) = (f1.a(l), f2.a(l));
+            let s2 = T::from_f64(layer.w_scale * layer.w_scale);
+            let b2 = T::from_f64(layer.b_scale * layer.b_scale);
+            gemm_with(
+                par,
+                s2,
+                a1.as_ref().submatrix(i0, 0, bi, layer.n_in),
+                a2.as_ref().submatrix(j0, 0, bj, layer.n_in).t(),
+                T::zero(),
+                ga.as_mut(),
+            )?;
+            let (d1, d2) = (
+                delta_view(&f1.delta[l], n1, q)?,
+                delta_view(&f2.delta[l], n2, q)?,
+            );
+            let c = d1.cols();
+            gemm_with(
+                par,
+                T::one(),
+                d1.submatrix(i0 * q, 0, bi * q, c),
+                d2.submatrix(j0 * q, 0, bj * q, c).t(),
+                T::zero(),
+                gd.as_mut(),
+            )?;
+            for i in 0..bi * q {
+                let ga_row = ga.row(i / q);
+                let (acc_row, gd_row) = (acc.row_mut(i), gd.row(i));
+                for (jj, (acc_v, &gd_v)) in acc_row.iter_mut().zip(gd_row).enumerate() {
+                    *acc_v += (ga_row[jj / q] + b2) * gd_v;
+                }
+            }
+        }
+        for i in 0..bi * q {
+            for j in 0..bj * q {
+                let v = scale * acc.get(i, j);
+                let (r, c) = (i0 * q + i, j0 * q + j);
+                // SAFETY: tile (i0, j0) writes only its own block and, when the kernel is
+                // symmetric and the tile is off the diagonal, the mirrored block (j0, i0),
+                // which no other tile owns (only tiles with j0 ≥ i0 exist). In-bounds by
+                // construction; `kernel` outlives the loop.
+                unsafe {
+                    *out.0.add(r * cols + c) = v;
+                    if symmetric && j0 != i0 {
+                        *out.0.add(c * cols + r) = v;
+                    }
+                }
+            }
+        }
+        Ok(())
+    })?;
+    Ok(kernel)
+}
+
+fn delta_view<T: Real>(d: &Matrix<T>, n: usize, q: usize) -> Result<MatRef<'_, T>> {
+    let c = d.as_slice().len() / (n * q);
+    Ok(MatRef::from_slice(d.as_slice(), n * q, c, c)?)
+}
+
+fn check_pair<T: Real>(
+    net: &Mlp,
+    theta: &[T],
+    x1: MatRef<'_, T>,
+    x2: Option<MatRef<'_, T>>,
+) -> Result<()> {
+    net.check_inputs(theta, x1)?;
+    if let Some(x2) = x2 {
+        net.check_inputs(theta, x2)?;
+    }
+    Ok(())
+}
+
+/// The full empirical NTK K(X₁, X₂), (n₁·o)×(n₂·o), by per-layer structured products, without
+/// forming J. `x2 = None` means X₂ = X₁: then only one backward pass is made and only the
+/// upper triangle of tiles is computed (the lower is its mirror).
+pub fn ntk_structured<T: Real>(
+    net: &Mlp,
+    theta: &[T],
+    x1: MatRef<'_, T>,
+    x2: Option<MatRef<'_, T>>,
+) -> Result<Matrix<T>> {
+    check_pair(net, theta, x1, x2)?;
+    let f1 = factors(net, theta, x1)?;
+    let f2 = x2.map(|x2| factors(net, theta, x2)).transpose()?;
+    assemble(net, &f1, f2.as_ref(), false)
+}
+
+/// The output-traced kernel, n₁×n₂: Θ[i, j] = (1/o)·Σ_a K[(i, a), (j, a)]. Same factors as
+/// [`ntk_structured`], but each layer's cotangent Gram is over samples only (the o cotangents
+/// of a sample side by side in one row), so it is o times smaller and cheaper.
+pub fn ntk_traced<T: Real>(
+    net: &Mlp,
+    theta: &[T],
+    x1: MatRef<'_, T>,
+    x2: Option<MatRef<'_, T>>,
+) -> Result<Matrix<T>> {
+    check_pair(net, theta, x1, x2)?;
+    let f1 = factors(net, theta, x1)?;
+    let f2 = x2.map(|x2| factors(net, theta, x2)).transpose()?;
+    assemble(net, &f1, f2.as_ref(), true)
+}
+
+/// Bytes the kernel itself needs: n₁·n₂ entries traced, n₁·n₂·o² full, plus the per-thread
+/// tile scratch of [`ntk_structured`]. The per-layer factors add (n₁ + n₂)·o·Σ_l n_l entries
+/// (see [`ntk_factor_bytes`]); this estimate is what a caller compares against free memory.
+pub fn ntk_memory_bytes(n1: usize, n2: usize, o: usize, dtype_bytes: usize, traced: bool) -> usize {
+    let q = if traced { 1 } else { o };
+    let kernel = n1
+        .saturating_mul(n2)
+        .saturating_mul(q * q)
+        .saturating_mul(dtype_bytes);
+    let ts = tile_size(n1.max(n2), q) * q;
+    let scratch = 3 * ts * ts * dtype_bytes * rayon::current_num_threads();
+    kernel.saturating_add(scratch)
+}
+
+/// Bytes of the per-layer factors Δ_l and activations that [`ntk_structured`] and
+/// [`ntk_traced`] keep for inputs of n₁ and n₂ samples: (n₁ + n₂)·(o·Σ_l n_l + Σ_l n_{l−1}).
+pub fn ntk_factor_bytes(net: &Mlp, n1: usize, n2: usize, dtype_bytes: usize) -> usize {
+    let o = net.output_dim();
+    let per_sample: usize = net.layers().iter().map(|l| o * l.n_out + 2 * l.n_in).sum();
+    (n1 + n2)
+        .saturating_mul(per_sample)
+        .saturating_mul(dtype_bytes)
+}
+
+fn mat<T: Real>(data: &[T], rows: usize, cols: usize) -> Result<MatRef<'_, T>> {
+    Ok(MatRef::from_slice(data, rows, cols, cols)?)
+}
+
+/// Matrix-free K·v = J(Jᵀv) on a batch X, for CG on the kernel system (K + λI)α = r.
+///
+/// The forward values are recorded once; each product is one VJP (Jᵀv) and one JVP
+/// (J·(Jᵀv)), replaying them. `dim()` = n·o with entry i·o + a for output a of sample i.
+pub struct NtkOperator<'a, T: Real> {
+    net: &'a Mlp,
+    tape: Tape<'a, T>,
+    ridge: T,
+}
+
+impl<'a, T: Real> NtkOperator<'a, T> {
+    /// The operator v ↦ K v for K = J(X)J(X)ᵀ at θ.
+    pub fn new(net: &'a Mlp, theta: &'a [T], x: MatRef<'_, T>) -> Result<Self> {
+        Self::with_ridge(net, theta, x, 0.0)
+    }
+
+    /// The operator v ↦ (K + λI) v.
+    pub fn with_ridge(net: &'a Mlp, theta: &'a [T], x: MatRef<'_, T>, lambda: f64) -> Result<Self> {
+        if !lambda.is_finite() {
+            return Err(AdError::InvalidArgument {
+                what: format!("ridge λ = {lambda} is not finite"),
+            });
+        }
+        Ok(NtkOperator {
+            net,
+            tape: net.record(theta, x)?,
+            ridge: T::from_f64(lambda),
+        })
+    }
+
+    /// n·o.
+    pub fn dim(&self) -> usize {
+        self.tape.batch() * self.net.output_dim()
+    }
+
+    /// y ← (K + λI)·x, or an error on a length mismatch.
+    pub fn try_apply(&self, x: &[T], y: &mut [T]) -> Result<()> {
+        let (n, o) = (self.tape.batch(), self.net.output_dim());
+        crate::nn::check_len_pub("v", x.len(), n * o)?;
+        crate::nn::check_len_pub("K·v", y.len(), n * o)?;
+        let g = self
+            .net
+            .vjp_on_tape(&self.tape, mat(x, n, o)?, Par::Rayon)?;
+        let kv = self.net.jvp_on_tape(&self.tape, &g, Par::Rayon)?;
+        for ((yi, &ki), &xi) in y.iter_mut().zip(kv.as_slice()).zip(x) {
+            *yi = ki + self.ridge * xi;
+        }
+        Ok(())
+    }
+
+    /// diag(K) + λ: K[(i, a), (i, a)] = Σ_l (s_l²‖a_{l−1}[i]‖² + σ_b²)·‖δ_l[i, a]‖², from one
+    /// batched backward pass (a Jacobi preconditioner for CG).
+    pub fn try_diagonal(&self) -> Result<Vec<T>> {
+        let f = factors(
+            self.net,
+            self.tape.theta(),
+            self.tape.nodes()[0].value.as_ref(),
+        )?;
+        let (n, o) = (f.n(), self.net.output_dim());
+        let mut diag = vec![self.ridge; n * o];
+        for layer in self.net.layers() {
+            let a = f.a(layer.index);
+            let s2 = T::from_f64(layer.w_scale * layer.w_scale);
+            let b2 = T::from_f64(layer.b_scale * layer.b_scale);
+            for (r, d) in diag.iter_mut().enumerate() {
+                let an: T = a.row(r / o).iter().map(|&v| v * v).sum();
+                let dn: T = f.delta[layer.index].row(r).iter().map(|&v| v * v).sum();
+                *d += (s2 * an + b2) * dn;
+            }
+        }
+        Ok(diag)
+    }
+}
+
+/// Matrix-free Gauss–Newton product v ↦ (JᵀJ + λI)·v in parameter space, for the primal ridge
+/// system (JᵀJ + λI)δ = Jᵀr solved by CG without forming J. One JVP and one VJP per product.
+pub struct GaussNewtonOperator<'a, T: Real> {
+    net: &'a Mlp,
+    tape: Tape<'a, T>,
+    ridge: T,
+}
+
+impl<'a, T: Real> GaussNewtonOperator<'a, T> {
+    /// The operator at θ on inputs X with ridge λ ≥ 0.
+    pub fn new(net: &'a Mlp, theta: &'a [T], x: MatRef<'_, T>, lambda: f64) -> Result<Self> {
+        if !lambda.is_finite() || lambda < 0.0 {
+            return Err(AdError::InvalidArgument {
+                what: format!("ridge λ = {lambda} must be finite and ≥ 0"),
+            });
+        }
+        Ok(GaussNewtonOperator {
+            net,
+            tape: net.record(theta, x)?,
+            ridge: T::from_f64(lambda),
+        })
+    }
+
+    /// p.
+    pub fn dim(&self) -> usize {
+        self.net.num_params()
+    }
+
+    /// y ← (JᵀJ + λI)·x, or an error on a length mismatch.
+    pub fn try_apply(&self, x: &[T], y: &mut [T]) -> Result<()> {
+        let p = self.dim();
+        crate::nn::check_len_pub("v", x.len(), p)?;
+        crate::nn::check_len_pub("(JᵀJ + λI)·v", y.len(), p)?;
+        let jv = self.net.jvp_on_tape(&self.tape, x, Par::Rayon)?;
+        let g = self.net.vjp_on_tape(&self.tape, jv.as_ref(), Par::Rayon)?;
+        for ((yi, &gi), &xi) in y.iter_mut().zip(&g).zip(x) {
+            *yi = gi + self.ridge * xi;
+        }
+        Ok(())
+    }
+
+    /// diag(JᵀJ) + λ. For W_l[r, c]: s_l²·Σ_i (Σ_a δ_l[i, a, r]²)·a_{l−1}[i, c]², one GEMM per
+    /// layer; for b_l[r]: σ_b²·Σ_{i, a} δ_l[i, a, r]².
+    pub fn try_diagonal(&self) -> Result<Vec<T>> {
+        let f = factors(
+            self.net,
+            self.tape.theta(),
+            self.tape.nodes()[0].value.as_ref(),
+        )?;
+        let (n, o) = (f.n(), self.net.output_dim());
+        let mut diag = vec![self.ridge; self.dim()];
+        for layer in self.net.layers() {
+            let delta = &f.delta[layer.index];
+            let d2 = Matrix::from_fn(n, layer.n_out, |i, r| {
+                (0..o)
+                    .map(|a| delta.get(i * o + a, r))
+                    .map(|v| v * v)
+                    .sum::<T>()
+            });
+            let a = f.a(layer.index);
+            let a2 = Matrix::from_fn(n, layer.n_in, |i, c| a.get(i, c) * a.get(i, c));
+            let s2 = T::from_f64(layer.w_scale * layer.w_scale);
+            let b2 = T::from_f64(layer.b_scale * layer.b_scale);
+            let mut w = Matrix::zeros(layer.n_out, layer.n_in);
+            gemm(s2, d2.as_ref().t(), a2.as_ref(), T::zero(), w.as_mut())?;
+            for (dst, &v) in diag[layer.w_offset..].iter_mut().zip(w.as_slice()) {
+                *dst += v;
+            }
+            for r in 0..layer.n_out {
+                let s: T = (0..n).map(|i| d2.get(i, r)).sum();
+                diag[layer.b_offset + r] += b2 * s;
+            }
+        }
+        Ok(diag)
+    }
+}
+
+impl<T: Real> linalg::LinearOperator<T> for NtkOperator<'_, T> {
+    fn dim(&self) -> usize {
+        NtkOperator::dim(self)
+    }
+    /// y ← (K + λI)·x. Lengths were fixed at construction; a mismatch is a caller bug.
+    fn apply(&self, x: &[T], y: &mut [T]) {
+        if let Err(e) = self.try_apply(x, y) {
+            panic!("NtkOperator::apply: {e}");
+        }
+    }
+    fn diagonal(&self) -> Option<Vec<T>> {
+        self.try_diagonal().ok()
+    }
+}
+
+impl<T: Real> linalg::LinearOperator<T> for GaussNewtonOperator<'_, T> {
+    fn dim(&self) -> usize {
+        GaussNewtonOperator::dim(self)
+    }
+    /// y ← (JᵀJ + λI)·x. Lengths were fixed at construction; a mismatch is a caller bug.
+    fn apply(&self, x: &[T], y: &mut [T]) {
+        if let Err(e) = self.try_apply(x, y) {
+            panic!("GaussNewtonOperator::apply: {e}");
+        }
+    }
+    fn diagonal(&self) -> Option<Vec<T>> {
+        self.try_diagonal().ok()
+    }
+}
