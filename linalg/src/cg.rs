@@ -10,7 +10,6 @@ use crate::error::{LinalgError, Result};
 use crate::gemm::matvec;
 use crate::matrix::{MatRef, Matrix};
 use crate::real::Real;
-use rayon::prelude::*;
 
 /// A symmetric linear map y = A·x on ℝⁿ, given only through its action.
 pub trait LinearOperator<T: Real>: Sync {
@@ -29,22 +28,10 @@ pub trait LinearOperator<T: Real>: Sync {
     }
 }
 
-/// Rows of a dense matrix given to one rayon task in a matrix-vector product.
-const MATVEC_ROWS: usize = 64;
-
-/// y = A·x for a dense view, parallel over fixed blocks of rows (each entry of y is one
-/// task's inner product, so the thread count does not change the result).
+/// y = A·x for a dense view through [`matvec`], which is parallel over fixed blocks of rows
+/// (each entry of y is one task's inner product, so the thread count does not change it).
 fn dense_apply<T: Real>(a: MatRef<'_, T>, x: &[T], y: &mut [T]) {
-    if a.rows() <= 2 * MATVEC_ROWS {
-        matvec(T::one(), a, x, T::zero(), y).expect("dense operator must be square");
-        return;
-    }
-    y.par_chunks_mut(MATVEC_ROWS)
-        .enumerate()
-        .for_each(|(blk, ys)| {
-            let rows = a.submatrix(blk * MATVEC_ROWS, 0, ys.len(), a.cols());
-            matvec(T::one(), rows, x, T::zero(), ys).expect("dense operator must be square");
-        });
+    matvec(T::one(), a, x, T::zero(), y).expect("dense operator must be square");
 }
 
 fn dense_validate<T: Real>(a: MatRef<'_, T>) -> Result<()> {

@@ -20,7 +20,7 @@ use rayon::prelude::*;
 pub(crate) const BASE: usize = 32;
 
 /// Right-hand sides handed to one rayon task in the substitution kernels.
-const RHS_CHUNK: usize = 48;
+const RHS_CHUNK: usize = 64;
 
 /// Solves L·X = B in place (B ← L⁻¹B) for lower-triangular L (n×n, only the lower triangle is
 /// read) and B n×m with any strides. Forward substitution, blocked as described in the module
@@ -142,15 +142,7 @@ pub(crate) fn lower_rec<T: Real>(l: MatRef<'_, T>, b: MatMut<'_, T>, par: Par) {
     let h = split_point(n);
     let (mut b1, mut b2) = b.split_at_row(h);
     lower_rec(l.submatrix(0, 0, h, h), b1.rb(), par);
-    gemm_with(
-        par,
-        -T::one(),
-        l.submatrix(h, 0, n - h, h),
-        b1.as_ref(),
-        T::one(),
-        b2.rb(),
-    )
-    .expect("shapes agree by construction");
+    update(par, l.submatrix(h, 0, n - h, h), b1.as_ref(), b2.rb());
     lower_rec(l.submatrix(h, h, n - h, n - h), b2, par);
 }
 
@@ -167,16 +159,19 @@ pub(crate) fn upper_rec<T: Real>(u: MatRef<'_, T>, b: MatMut<'_, T>, par: Par) {
     let h = n - split_point(n);
     let (mut b1, mut b2) = b.split_at_row(h);
     upper_rec(u.submatrix(h, h, n - h, n - h), b2.rb(), par);
-    gemm_with(
-        par,
-        -T::one(),
-        u.submatrix(0, h, h, n - h),
-        b2.as_ref(),
-        T::one(),
-        b1.rb(),
-    )
-    .expect("shapes agree by construction");
+    update(par, u.submatrix(0, h, h, n - h), b2.as_ref(), b1.rb());
     upper_rec(u.submatrix(0, 0, h, h), b1, par);
+}
+
+/// C ← C − T·X by GEMM. When C is column-major (the transposed panel of a Cholesky step), the
+/// transposed product Cᵀ ← Cᵀ − XᵀTᵀ is issued instead, so GEMM writes contiguous rows.
+fn update<T: Real>(par: Par, t: MatRef<'_, T>, x: MatRef<'_, T>, c: MatMut<'_, T>) {
+    let r = if c.col_stride() != 1 && c.row_stride() == 1 {
+        gemm_with(par, -T::one(), x.t(), t.t(), T::one(), c.t())
+    } else {
+        gemm_with(par, -T::one(), t, x, T::one(), c)
+    };
+    r.expect("shapes agree by construction");
 }
 
 /// Substitution on a small triangle t (n ≤ BASE) for every column of b, splitting the columns
@@ -218,70 +213,86 @@ fn substitute<T: Real>(t: MatRef<'_, T>, b: MatMut<'_, T>, par: Par, upper: bool
 
 /// Forward substitution with the row-major lower triangle `tri` on every column of `b`
 /// (rows of b taken in reverse when `upper`).
+///
+/// The columns are copied, [`TILE`] at a time, into a contiguous row-major tile so that the
+/// row-oriented form xᵢ ← (bᵢ − Σ_{j<i} tᵢⱼxⱼ)/tᵢᵢ runs as vector operations over the
+/// right-hand sides whatever b's strides are; the copy is O(n·m) against O(n²·m) flops.
 fn substitute_cols<T: Real>(tri: &[T], n: usize, mut b: MatMut<'_, T>, upper: bool) {
     let m = b.cols();
     let row = |i: usize| if upper { n - 1 - i } else { i };
-    if b.col_stride() == 1 && m > 1 {
-        // Rows of B are contiguous: row-oriented axpy form, vectorised over the right-hand
-        // sides. Row i of X is (b_i − Σ_{j<i} t_ij x_j) / t_ii.
-        let rs = b.row_stride();
-        let base = b.as_mut_ptr();
+    let fused = fma_available();
+    let mut tile = vec![T::zero(); n * TILE];
+    for c0 in (0..m).step_by(TILE) {
+        let w = TILE.min(m - c0);
         for i in 0..n {
-            // SAFETY: rows i and row(j) are distinct rows of b, each m contiguous entries.
-            let xi =
-                unsafe { std::slice::from_raw_parts_mut(base.offset(row(i) as isize * rs), m) };
-            for j in 0..i {
-                let tij = tri[i * n + j];
-                if tij == T::zero() {
-                    continue;
-                }
-                let xj = unsafe {
-                    std::slice::from_raw_parts(base.offset(row(j) as isize * rs) as *const T, m)
-                };
-                for (x, &y) in xi.iter_mut().zip(xj) {
-                    *x -= tij * y;
-                }
-            }
-            let d = tri[i * n + i];
-            for x in xi.iter_mut() {
-                *x /= d;
+            for c in 0..w {
+                // SAFETY: row(i) < n = rows, c0 + c < m.
+                tile[i * TILE + c] = unsafe { *b.get_mut_unchecked(row(i), c0 + c) };
             }
         }
-    } else {
-        // One right-hand side at a time in a contiguous buffer: dot-product form.
-        let mut x = vec![T::zero(); n];
-        for c in 0..m {
-            for (i, xi) in x.iter_mut().enumerate() {
-                // SAFETY: row(i) < n = rows, c < m.
-                *xi = unsafe { *b.get_mut_unchecked(row(i), c) };
-            }
-            for i in 0..n {
-                let s = dot_sub(x[i], &tri[i * n..i * n + i], &x[..i]);
-                x[i] = s / tri[i * n + i];
-            }
-            for (i, xi) in x.iter().enumerate() {
+        forward_tile(fused, tri, n, &mut tile);
+        for i in 0..n {
+            for c in 0..w {
                 // SAFETY: as above.
-                unsafe { *b.get_mut_unchecked(row(i), c) = *xi };
+                unsafe { *b.get_mut_unchecked(row(i), c0 + c) = tile[i * TILE + c] };
             }
         }
     }
 }
 
-/// s − Σ aₖbₖ with four independent partial sums (fixed order, so deterministic).
-#[inline]
-fn dot_sub<T: Real>(s: T, a: &[T], b: &[T]) -> T {
-    let mut acc = [T::zero(); 4];
-    let chunks = a.len() / 4;
-    for k in 0..chunks {
-        for (l, accl) in acc.iter_mut().enumerate() {
-            *accl += a[4 * k + l] * b[4 * k + l];
+/// Right-hand sides per contiguous tile: 32 f64 are eight AVX2 registers, so a row of the
+/// tile stays in registers while the earlier rows stream past.
+const TILE: usize = 32;
+
+/// Whether the AVX2+FMA code path may run (the same test the GEMM kernels use).
+fn fma_available() -> bool {
+    crate::gemm::selected_kernel() != crate::gemm::Kernel::Portable
+}
+
+fn forward_tile<T: Real>(fused: bool, tri: &[T], n: usize, tile: &mut [T]) {
+    #[cfg(target_arch = "x86_64")]
+    if fused {
+        // SAFETY: `fused` is true only when the CPU has AVX2 and FMA.
+        return unsafe { forward_tile_fma(tri, n, tile) };
+    }
+    let _ = fused;
+    forward_tile_body::<T, false>(tri, n, tile)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn forward_tile_fma<T: Real>(tri: &[T], n: usize, tile: &mut [T]) {
+    forward_tile_body::<T, true>(tri, n, tile)
+}
+
+/// Row i of the tile ← (row i − Σ_{j<i} tᵢⱼ·row j) / tᵢᵢ, accumulated in a fixed-size array
+/// the compiler keeps in registers. `FUSED` selects one-rounding multiply-adds, compiled to
+/// FMA instructions inside [`forward_tile_fma`] (elsewhere they would be library calls).
+#[inline(always)]
+fn forward_tile_body<T: Real, const FUSED: bool>(tri: &[T], n: usize, tile: &mut [T]) {
+    for i in 0..n {
+        let (done, rest) = tile.split_at_mut(i * TILE);
+        let mut acc = [T::zero(); TILE];
+        acc.copy_from_slice(&rest[..TILE]);
+        for j in 0..i {
+            let t = tri[i * n + j];
+            let xj: &[T; TILE] = done[j * TILE..(j + 1) * TILE].try_into().expect("tile row");
+            if FUSED {
+                let nt = -t;
+                for c in 0..TILE {
+                    acc[c] = nt.mul_add(xj[c], acc[c]);
+                }
+            } else {
+                for c in 0..TILE {
+                    acc[c] -= t * xj[c];
+                }
+            }
+        }
+        let d = tri[i * n + i];
+        for (dst, a) in rest[..TILE].iter_mut().zip(acc) {
+            *dst = a / d;
         }
     }
-    let mut tail = T::zero();
-    for k in 4 * chunks..a.len() {
-        tail += a[k] * b[k];
-    }
-    s - (((acc[0] + acc[1]) + (acc[2] + acc[3])) + tail)
 }
 
 #[cfg(test)]
