@@ -370,7 +370,8 @@ fn times_slope<T: Real>(slope: T, t: T) -> T {
 /// * xᵢ < 0 or NaN: [`AdError::Domain`], reported before anything is computed.
 pub fn unary_forward<T: Real>(op: UnaryOp, x: &Tensor<T>) -> Result<Tensor<T>> {
     if op == UnaryOp::Log {
-        if let Some(i) = x.data().iter().position(|&v| !(v >= T::zero())) {
+        // NaN is outside the domain too: it is reported with the negatives.
+        if let Some(i) = x.data().iter().position(|&v| v < T::zero() || v.is_nan()) {
             return Err(AdError::Domain {
                 what: format!("log of {} at flat index {i} (log needs x ≥ 0)", x.data()[i]),
             });

@@ -1,0 +1,503 @@
+//! Every primitive against finite differences, the adjoint identity, and the other mode.
+//!
+//! For each primitive, random shapes and values (kept away from kinks and domain edges):
+//! * forward-mode JVP vs central differences: relative error ≤ 1e-6;
+//! * ⟨u, Jv⟩ = ⟨Jᵀu, v⟩ with forward-mode JVP and tape VJP: ≤ 1e-10 relative;
+//! * the Jacobian built from one block JVP (all n directions in one pass) equals the one
+//!   built from one block VJP (all m cotangents in one sweep), transposed, and both equal
+//!   the Jacobians built one direction at a time;
+//! * f32 values, JVPs and VJPs agree with f64 to f32 precision.
+
+use autodiff::check::{
+    check_adjoint, check_jvp_fd, compare_jacobians, relative_error, FlatFunction,
+};
+use autodiff::graph::{self, Graph};
+use autodiff::ops::elementwise::UnaryOp;
+use autodiff::ops::Prim;
+use autodiff::tape::Tape;
+use autodiff::{Activation, AdError, Tensor, Var};
+use linalg::{Matrix, Real};
+use proptest::prelude::*;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+/// How the entries of an operand are drawn.
+#[derive(Clone, Copy, Debug)]
+enum Values {
+    /// Uniform in [−2, 2].
+    Any,
+    /// ±[0.2, 2]: away from kinks at 0 and from zero divisors.
+    AwayFromZero,
+    /// [0.2, 3]: inside log's domain.
+    Positive,
+}
+
+fn draw(rng: &mut ChaCha8Rng, n: usize, kind: Values) -> Vec<f64> {
+    (0..n)
+        .map(|_| match kind {
+            Values::Any => rng.random_range(-2.0..2.0),
+            Values::AwayFromZero => {
+                let m = rng.random_range(0.2..2.0);
+                if rng.random::<bool>() {
+                    m
+                } else {
+                    -m
+                }
+            }
+            Values::Positive => rng.random_range(0.2..3.0),
+        })
+        .collect()
+}
+
+fn directions(rng: &mut ChaCha8Rng, n: usize) -> Vec<f64> {
+    (0..n).map(|_| rng.random_range(-1.0..1.0)).collect()
+}
+
+fn unit(n: usize, j: usize) -> Vec<f64> {
+    let mut e = vec![0.0; n];
+    e[j] = 1.0;
+    e
+}
+
+fn apply<T: Real>(prim: &Prim) -> impl Fn(&mut dyn Graph<T>, &[Var]) -> autodiff::Result<Var> + '_ {
+    move |g: &mut dyn Graph<T>, x: &[Var]| g.apply(prim.clone(), x)
+}
+
+/// All checks for one primitive at one random point.
+fn check_primitive(prim: &Prim, operands: &[(Vec<usize>, Values)], seed: u64) {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let shapes: Vec<Vec<usize>> = operands.iter().map(|(s, _)| s.clone()).collect();
+    let mut x = Vec::new();
+    for (s, kind) in operands {
+        x.extend(draw(&mut rng, s.iter().product(), *kind));
+    }
+    let f64fn = FlatFunction::<f64, _>::new(apply::<f64>(prim), &shapes);
+    let f32fn = FlatFunction::<f32, _>::new(apply::<f32>(prim), &shapes);
+    let n = x.len();
+    let y = f64fn.eval(&x).unwrap();
+    let m = y.len();
+    let v = directions(&mut rng, n);
+    let u = directions(&mut rng, m);
+    let ctx = format!("{prim:?} on {shapes:?}");
+
+    let eval = |x: &[f64]| f64fn.eval(x).unwrap();
+    let jvp = |x: &[f64], v: &[f64]| f64fn.jvp(x, v).unwrap();
+    let vjp = |x: &[f64], u: &[f64]| f64fn.vjp(x, u).unwrap();
+
+    let fd = check_jvp_fd(eval, jvp, &x, &v, 1e-5);
+    assert!(fd <= 1e-6, "{ctx}: JVP vs finite differences {fd:e}");
+    let adj = check_adjoint(jvp, vjp, &x, &u, &v);
+    assert!(adj <= 1e-10, "{ctx}: adjoint identity {adj:e}");
+
+    // Whole Jacobians: n directions in one forward pass, m cotangents in one backward sweep,
+    // and one direction at a time.
+    let by_jvp_block = f64fn
+        .jvp_block(&x, &(0..n).map(|j| unit(n, j)).collect::<Vec<_>>())
+        .unwrap();
+    let by_vjp_block = f64fn
+        .vjp_block(&x, &(0..m).map(|i| unit(m, i)).collect::<Vec<_>>())
+        .unwrap();
+    let j_fwd = Matrix::from_fn(m, n, |i, j| by_jvp_block[j][i]);
+    let j_rev = Matrix::from_fn(m, n, |i, j| by_vjp_block[i][j]);
+    let j_fwd1 = Matrix::from_fn(m, n, |i, j| jvp(&x, &unit(n, j))[i]);
+    let j_rev1 = Matrix::from_fn(m, n, |i, j| vjp(&x, &unit(m, i))[j]);
+    let e = compare_jacobians(&j_fwd, &j_rev).unwrap();
+    assert!(e <= 1e-12, "{ctx}: Jacobian by JVP vs by VJP {e:e}");
+    let e = compare_jacobians(&j_fwd, &j_fwd1).unwrap();
+    assert!(e <= 1e-13, "{ctx}: block JVP vs single JVPs {e:e}");
+    let e = compare_jacobians(&j_rev, &j_rev1).unwrap();
+    assert!(e <= 1e-13, "{ctx}: block VJP vs single VJPs {e:e}");
+
+    // A block of three random directions equals three single JVPs/VJPs.
+    let vs: Vec<Vec<f64>> = (0..3).map(|_| directions(&mut rng, n)).collect();
+    let us: Vec<Vec<f64>> = (0..3).map(|_| directions(&mut rng, m)).collect();
+    let jb = f64fn.jvp_block(&x, &vs).unwrap();
+    let vb = f64fn.vjp_block(&x, &us).unwrap();
+    for r in 0..3 {
+        let e = relative_error(&jb[r], &jvp(&x, &vs[r]));
+        assert!(e <= 1e-13, "{ctx}: block JVP row {r} {e:e}");
+        let e = relative_error(&vb[r], &vjp(&x, &us[r]));
+        assert!(e <= 1e-13, "{ctx}: block VJP row {r} {e:e}");
+    }
+
+    // f32 against f64 at the same point (the f32 point is x rounded to f32).
+    let x32: Vec<f64> = x.iter().map(|&a| a as f32 as f64).collect();
+    let tol = 2e-5;
+    let y32 = f32fn.eval(&x32).unwrap();
+    let e = relative_error(&y32, &f64fn.eval(&x32).unwrap());
+    assert!(e <= tol, "{ctx}: f32 value {e:e}");
+    let e = relative_error(&f32fn.jvp(&x32, &v).unwrap(), &f64fn.jvp(&x32, &v).unwrap());
+    assert!(e <= tol, "{ctx}: f32 JVP {e:e}");
+    let e = relative_error(&f32fn.vjp(&x32, &u).unwrap(), &f64fn.vjp(&x32, &u).unwrap());
+    assert!(e <= tol, "{ctx}: f32 VJP {e:e}");
+}
+
+fn cfg() -> ProptestConfig {
+    ProptestConfig::with_cases(24)
+}
+
+proptest! {
+    #![proptest_config(cfg())]
+
+    #[test]
+    fn matmul(m in 1usize..5, p in 1usize..5, n in 1usize..5, seed in any::<u64>()) {
+        check_primitive(&Prim::MatMul, &[(vec![m, p], Values::Any), (vec![p, n], Values::Any)], seed);
+    }
+
+    #[test]
+    fn batch_matmul(b in 1usize..4, m in 1usize..4, p in 1usize..4, n in 1usize..4, seed in any::<u64>()) {
+        check_primitive(
+            &Prim::BatchMatMul,
+            &[(vec![b, m, p], Values::Any), (vec![b, p, n], Values::Any)],
+            seed,
+        );
+    }
+
+    #[test]
+    fn binary_ops(op in 0usize..4, bcast in 0usize..3, r in 1usize..4, c in 1usize..5, seed in any::<u64>()) {
+        let prim = [Prim::Add, Prim::Sub, Prim::Mul, Prim::Div][op].clone();
+        let rhs = match bcast {
+            0 => vec![r, c],    // same shape
+            1 => vec![c],       // bias row
+            _ => vec![],        // scalar
+        };
+        let kind = if prim == Prim::Div { Values::AwayFromZero } else { Values::Any };
+        check_primitive(&prim, &[(vec![r, c], Values::Any), (rhs, kind)], seed);
+    }
+
+    #[test]
+    fn neg_and_scale(which in 0usize..2, c in -3.0f64..3.0, r in 1usize..4, k in 1usize..5, seed in any::<u64>()) {
+        let prim = if which == 0 { Prim::Neg } else { Prim::Scale(c) };
+        check_primitive(&prim, &[(vec![r, k], Values::Any)], seed);
+    }
+
+    #[test]
+    fn elementwise(which in 0usize..11, r in 1usize..4, c in 1usize..5, seed in any::<u64>()) {
+        let (op, kind) = [
+            (UnaryOp::Act(Activation::Identity), Values::Any),
+            (UnaryOp::Act(Activation::Relu), Values::AwayFromZero),
+            (UnaryOp::Act(Activation::LeakyRelu(0.1)), Values::AwayFromZero),
+            (UnaryOp::Act(Activation::Tanh), Values::Any),
+            (UnaryOp::Act(Activation::Sigmoid), Values::Any),
+            (UnaryOp::Act(Activation::Softplus), Values::Any),
+            (UnaryOp::Act(Activation::Erf), Values::Any),
+            (UnaryOp::Act(Activation::Gelu), Values::Any),
+            (UnaryOp::Exp, Values::Any),
+            (UnaryOp::Log, Values::Positive),
+            (UnaryOp::Square, Values::Any),
+        ][which];
+        check_primitive(&Prim::Unary(op), &[(vec![r, c], kind)], seed);
+    }
+
+    #[test]
+    fn reductions(which in 0usize..4, shape in prop::collection::vec(1usize..4, 1..5), axis in 0usize..4, seed in any::<u64>()) {
+        let axis = axis % shape.len();
+        let prim = [Prim::Sum, Prim::Mean, Prim::SumAxis(axis), Prim::MeanAxis(axis)][which].clone();
+        check_primitive(&prim, &[(shape, Values::Any)], seed);
+    }
+
+    #[test]
+    fn reshape(a in 1usize..4, b in 1usize..4, c in 1usize..4, seed in any::<u64>()) {
+        check_primitive(&Prim::Reshape(vec![c, a * b]), &[(vec![a, b, c], Values::Any)], seed);
+        check_primitive(&Prim::Reshape(vec![a * b * c]), &[(vec![a, b, c], Values::Any)], seed);
+    }
+
+    #[test]
+    fn permute(shape in prop::collection::vec(1usize..4, 2..5), rot in 0usize..4, swap in any::<bool>(), seed in any::<u64>()) {
+        let d = shape.len();
+        let mut perm: Vec<usize> = (0..d).map(|a| (a + rot) % d).collect();
+        if swap {
+            perm.swap(0, d - 1);
+        }
+        check_primitive(&Prim::Permute(perm), &[(shape, Values::Any)], seed);
+    }
+
+    #[test]
+    fn concat(pieces in prop::collection::vec(1usize..4, 1..4), other in 1usize..4, axis in 0usize..2, seed in any::<u64>()) {
+        let ops: Vec<(Vec<usize>, Values)> = pieces
+            .iter()
+            .map(|&p| (if axis == 0 { vec![p, other] } else { vec![other, p] }, Values::Any))
+            .collect();
+        check_primitive(&Prim::Concat(axis), &ops, seed);
+    }
+
+    #[test]
+    fn slice(shape in prop::collection::vec(1usize..5, 1..4), axis in 0usize..3, a in 0usize..5, b in 0usize..5, seed in any::<u64>()) {
+        let axis = axis % shape.len();
+        let extent = shape[axis];
+        let start = a % extent;
+        let len = 1 + b % (extent - start);
+        check_primitive(&Prim::Slice { axis, start, len }, &[(shape, Values::Any)], seed);
+    }
+
+    #[test]
+    fn losses(which in 0usize..4, r in 1usize..4, c in 1usize..5, seed in any::<u64>()) {
+        match which {
+            0 => check_primitive(&Prim::Mse, &[(vec![r, c], Values::Any), (vec![r, c], Values::Any)], seed),
+            1 => check_primitive(&Prim::Softmax, &[(vec![r, c], Values::Any)], seed),
+            2 => check_primitive(&Prim::LogSoftmax, &[(vec![r, c], Values::Any)], seed),
+            _ => check_primitive(
+                &Prim::SoftmaxCrossEntropy,
+                &[(vec![r, c], Values::Any), (vec![r, c], Values::Positive)],
+                seed,
+            ),
+        }
+    }
+}
+
+/// A small network written once: h = tanh(X W₁ + b₁), logits = h W₂, loss = CE(logits, T).
+fn tiny_net<T: Real>(g: &mut dyn Graph<T>, x: &[Var]) -> autodiff::Result<Var> {
+    let h = g.matmul(x[0], x[1])?;
+    let h = g.add(h, x[2])?;
+    let h = g.tanh(h)?;
+    let z = g.matmul(h, x[3])?;
+    g.softmax_cross_entropy(z, x[4])
+}
+
+#[test]
+fn composite_network_all_entry_points_agree() {
+    let mut rng = ChaCha8Rng::seed_from_u64(7);
+    let shapes = [vec![4, 3], vec![3, 5], vec![5], vec![5, 2], vec![4, 2]];
+    let inputs: Vec<Tensor<f64>> = shapes
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
+            let n = s.iter().product();
+            let kind = if i == 4 {
+                Values::Positive
+            } else {
+                Values::Any
+            };
+            Tensor::from_vec(s, draw(&mut rng, n, kind)).unwrap()
+        })
+        .collect();
+    let flat = FlatFunction::<f64, _>::new(tiny_net::<f64>, &shapes);
+    let x: Vec<f64> = inputs.iter().flat_map(|t| t.data().to_vec()).collect();
+    let v = directions(&mut rng, x.len());
+    let fd = check_jvp_fd(
+        |x| flat.eval(x).unwrap(),
+        |x, v| flat.jvp(x, v).unwrap(),
+        &x,
+        &v,
+        1e-5,
+    );
+    assert!(fd <= 1e-6, "{fd:e}");
+
+    let (value, grads) = graph::value_and_grad(tiny_net::<f64>, &inputs).unwrap();
+    assert_eq!(
+        value,
+        graph::eval(tiny_net::<f64>, &inputs)
+            .unwrap()
+            .item()
+            .unwrap()
+    );
+    let g_flat: Vec<f64> = grads.iter().flat_map(|t| t.data().to_vec()).collect();
+    // ⟨∇L, v⟩ = L̇ along v.
+    let tangents: Vec<Tensor<f64>> = {
+        let mut off = 0;
+        shapes
+            .iter()
+            .map(|s| {
+                let n: usize = s.iter().product();
+                off += n;
+                Tensor::from_vec(s, v[off - n..off].to_vec()).unwrap()
+            })
+            .collect()
+    };
+    let (y, ydot) = graph::jvp(tiny_net::<f64>, &inputs, &tangents).unwrap();
+    assert_eq!(y.item().unwrap(), value);
+    let gv: f64 = g_flat.iter().zip(&v).map(|(a, b)| a * b).sum();
+    let e = (gv - ydot.item().unwrap()).abs() / gv.abs().max(1e-300);
+    assert!(e <= 1e-12, "{e:e}");
+    // vjp with cotangent 1 is the gradient; block versions with k = 1 agree.
+    let (_, vj) = graph::vjp(tiny_net::<f64>, &inputs, &Tensor::scalar(1.0)).unwrap();
+    let (_, vjb) = graph::vjp_block(tiny_net::<f64>, &inputs, &Tensor::vector(vec![1.0])).unwrap();
+    for ((a, b), c) in grads.iter().zip(&vj).zip(&vjb) {
+        assert_eq!(a.data(), b.data());
+        assert_eq!(a.data(), c.data());
+    }
+    let g2 = graph::grad(tiny_net::<f64>, &inputs).unwrap();
+    assert_eq!(g2[1].data(), grads[1].data());
+}
+
+fn hostile_logits<T: Real>() -> Tensor<T> {
+    Tensor::from_f64(&[2, 3], &[1e4, -1e4, 0.0, -1e4, -1e4, 1e4]).unwrap()
+}
+
+fn hostile_checks<T: Real>() {
+    let z = hostile_logits::<T>();
+    let t = Tensor::<T>::from_f64(&[2, 3], &[0.0, 1.0, 0.0, 0.5, 0.0, 0.5]).unwrap();
+    for prim in [Prim::Softmax, Prim::LogSoftmax] {
+        let f = |g: &mut dyn Graph<T>, x: &[Var]| g.apply(prim.clone(), x);
+        let y = graph::eval(f, std::slice::from_ref(&z)).unwrap();
+        assert!(y.is_finite(), "{prim:?} value {y:?}");
+        let u = Tensor::<T>::from_f64(&[2, 3], &[0.3, -1.0, 2.0, 1.0, 0.5, -0.7]).unwrap();
+        let (_, g) = graph::vjp(f, std::slice::from_ref(&z), &u).unwrap();
+        assert!(g[0].is_finite(), "{prim:?} VJP {:?}", g[0]);
+        let (_, jv) = graph::jvp(f, std::slice::from_ref(&z), std::slice::from_ref(&u)).unwrap();
+        assert!(jv.is_finite(), "{prim:?} JVP {jv:?}");
+    }
+    let s = graph::eval(
+        |g: &mut dyn Graph<T>, x: &[Var]| g.softmax(x[0]),
+        std::slice::from_ref(&z),
+    )
+    .unwrap();
+    let want = [1.0, 0.0, 0.0, 0.0, 0.0, 1.0];
+    for (a, b) in s.to_f64_vec().iter().zip(want) {
+        assert!((a - b).abs() < 1e-6);
+    }
+    let ls = graph::eval(
+        |g: &mut dyn Graph<T>, x: &[Var]| g.log_softmax(x[0]),
+        std::slice::from_ref(&z),
+    )
+    .unwrap();
+    assert!((ls.to_f64_vec()[1] + 2e4).abs() < 1e-2);
+    let ce = |g: &mut dyn Graph<T>, x: &[Var]| g.softmax_cross_entropy(x[0], x[1]);
+    let (value, grads) = graph::value_and_grad(ce, &[z.clone(), t.clone()]).unwrap();
+    // Row 1: −ℓ₁ = 2·10⁴; row 2: −(½ℓ₀ + ½ℓ₂) = −(½(−2·10⁴) + 0) = 10⁴; mean 1.5·10⁴.
+    let want = (2e4 + 0.5 * 2e4) / 2.0;
+    assert!(
+        (value.to_f64() - want).abs() / want < 1e-6,
+        "CE {value} vs {want}"
+    );
+    assert!(grads.iter().all(|g| g.is_finite()));
+    // dL/dz = (T p − t)/R: row 1 → (1, −1, 0)/2.
+    let gz = grads[0].to_f64_vec();
+    assert!((gz[0] - 0.5).abs() < 1e-6 && (gz[1] + 0.5).abs() < 1e-6 && gz[2].abs() < 1e-6);
+}
+
+#[test]
+fn softmax_family_survives_logits_of_1e4() {
+    hostile_checks::<f64>();
+    hostile_checks::<f32>();
+}
+
+#[test]
+fn non_finite_logits_are_a_domain_error() {
+    let z = Tensor::<f64>::from_f64(&[1, 2], &[f64::INFINITY, 0.0]).unwrap();
+    let r = graph::eval(|g: &mut dyn Graph<f64>, x: &[Var]| g.softmax(x[0]), &[z]);
+    assert!(matches!(r, Err(AdError::Domain { .. })), "{r:?}");
+}
+
+#[test]
+fn log_domain_rule() {
+    let log_sum = |g: &mut dyn Graph<f64>, x: &[Var]| {
+        let l = g.log(x[0])?;
+        g.sum(l)
+    };
+    // Negative (and NaN) input: a domain error in every mode.
+    for bad in [-1e-300, -2.0, f64::NAN] {
+        let x = Tensor::vector(vec![1.0, bad]);
+        let v = Tensor::vector(vec![1.0, 1.0]);
+        assert!(matches!(
+            graph::eval(log_sum, std::slice::from_ref(&x)),
+            Err(AdError::Domain { .. })
+        ));
+        assert!(matches!(
+            graph::jvp(log_sum, std::slice::from_ref(&x), &[v]),
+            Err(AdError::Domain { .. })
+        ));
+        assert!(matches!(
+            graph::grad(log_sum, &[x]),
+            Err(AdError::Domain { .. })
+        ));
+    }
+    // Zero: value −∞, derivative +∞ where the direction moves the zero entry, 0 where it
+    // does not — never NaN.
+    let x = Tensor::vector(vec![0.0, 2.0]);
+    let (value, g) = graph::value_and_grad(log_sum, std::slice::from_ref(&x)).unwrap();
+    assert_eq!(value, f64::NEG_INFINITY);
+    assert_eq!(g[0].data(), &[f64::INFINITY, 0.5]);
+    let (_, jv) = graph::jvp(
+        log_sum,
+        std::slice::from_ref(&x),
+        &[Tensor::vector(vec![0.0, 1.0])],
+    )
+    .unwrap();
+    assert_eq!(jv.item().unwrap(), 0.5);
+    let (_, jv) = graph::jvp(log_sum, &[x], &[Tensor::vector(vec![-1.0, 1.0])]).unwrap();
+    assert_eq!(jv.item().unwrap(), f64::NEG_INFINITY);
+    // ln(−0) is ln(0).
+    let y = graph::eval(log_sum, &[Tensor::vector(vec![-0.0])]).unwrap();
+    assert_eq!(y.item().unwrap(), f64::NEG_INFINITY);
+}
+
+#[test]
+fn division_by_zero_is_a_domain_error() {
+    let div = |g: &mut dyn Graph<f64>, x: &[Var]| g.div(x[0], x[1]);
+    let a = Tensor::from_f64(&[2, 2], &[1.0, 2.0, 3.0, 4.0]).unwrap();
+    let b = Tensor::vector(vec![1.0, 0.0]);
+    assert!(matches!(
+        graph::eval(div, &[a.clone(), b.clone()]),
+        Err(AdError::Domain { .. })
+    ));
+    assert!(matches!(
+        graph::grad(
+            |g: &mut dyn Graph<f64>, x: &[Var]| {
+                let q = div(g, x)?;
+                g.sum(q)
+            },
+            &[a, b]
+        ),
+        Err(AdError::Domain { .. })
+    ));
+}
+
+#[test]
+fn bad_shapes_and_handles_are_errors() {
+    let a = Tensor::<f64>::zeros(&[2, 3]).unwrap();
+    let b = Tensor::<f64>::zeros(&[2, 3]).unwrap();
+    let r = graph::eval(
+        |g: &mut dyn Graph<f64>, x: &[Var]| g.matmul(x[0], x[1]),
+        &[a.clone(), b.clone()],
+    );
+    assert!(matches!(r, Err(AdError::Shape { .. })));
+    let r = graph::eval(
+        |g: &mut dyn Graph<f64>, x: &[Var]| g.add(x[0], x[1]),
+        &[a.clone(), Tensor::vector(vec![1.0, 2.0])],
+    );
+    assert!(matches!(r, Err(AdError::Shape { .. })));
+    let r = graph::eval(
+        |g: &mut dyn Graph<f64>, x: &[Var]| g.slice(x[0], 1, 2, 2),
+        std::slice::from_ref(&a),
+    );
+    assert!(matches!(r, Err(AdError::Shape { .. })));
+    let r = graph::eval(
+        |g: &mut dyn Graph<f64>, x: &[Var]| g.permute(x[0], &[0, 0]),
+        std::slice::from_ref(&a),
+    );
+    assert!(matches!(r, Err(AdError::Shape { .. })));
+    // A handle from a bigger graph.
+    let mut tape = Tape::new();
+    let x = tape.leaf(a.clone());
+    let mut other = Tape::<f64>::new();
+    let far = (0..6)
+        .map(|_| other.leaf(Tensor::scalar(0.0)))
+        .last()
+        .unwrap();
+    assert!(tape.apply(Prim::Neg, &[far]).is_err());
+    let y = tape.apply(Prim::Sum, &[x]).unwrap();
+    assert!(tape.vjp(y, &Tensor::vector(vec![1.0])).is_err());
+    assert!(tape.grad(x).is_err(), "gradient of a non-scalar output");
+    // Wrong tangent block shape.
+    let r = graph::jvp_block(
+        |g: &mut dyn Graph<f64>, x: &[Var]| g.sum(x[0]),
+        &[a],
+        &[Tensor::zeros(&[2, 3, 2]).unwrap()],
+    );
+    assert!(matches!(r, Err(AdError::Shape { .. })));
+}
+
+#[test]
+fn constants_get_no_gradient_and_cost_no_tangent() {
+    let mut tape = Tape::<f64>::new();
+    let w = tape.leaf(Tensor::from_f64(&[2, 2], &[1.0, 2.0, 3.0, 4.0]).unwrap());
+    let x = tape.constant(Tensor::from_f64(&[1, 2], &[0.5, -1.0]).unwrap());
+    let y = tape.matmul(x, w).unwrap();
+    let l = tape.sum(y).unwrap();
+    let g = tape.grad(l).unwrap();
+    // dL/dW = xᵀ 1.
+    assert_eq!(g.wrt(w).unwrap().data(), &[0.5, 0.5, -1.0, -1.0]);
+    assert!(g.get(x).is_none());
+    assert_eq!(g.wrt(x).unwrap().data(), &[0.0, 0.0]);
+}
