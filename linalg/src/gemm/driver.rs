@@ -88,33 +88,67 @@ fn balanced_block(len: usize, max: usize, unit: usize) -> usize {
 /// # Safety
 /// `dst` must hold `mc.div_ceil(mr)·mr·kc` values.
 unsafe fn pack_a<T: Real>(a: MatRef<'_, T>, mr: usize, dst: *mut T) {
+    // A compile-time MR lets the full-panel loops unroll; other values take the generic path.
+    match mr {
+        4 => pack_a_mr::<T, 4>(a, dst),
+        6 => pack_a_mr::<T, 6>(a, dst),
+        14 => pack_a_mr::<T, 14>(a, dst),
+        _ => pack_a_any(a, mr, dst, 0),
+    }
+}
+
+unsafe fn pack_a_mr<T: Real, const MR: usize>(a: MatRef<'_, T>, dst: *mut T) {
     let (mc, kc) = (a.rows(), a.cols());
     let (rs, cs) = (a.row_stride(), a.col_stride());
     let src = a.as_ptr();
-    for (q, i0) in (0..mc).step_by(mr).enumerate() {
-        let rows = mr.min(mc - i0);
-        let panel = dst.add(q * mr * kc);
-        if cs == 1 {
-            // Row-major source: each row is contiguous in p.
-            for i in 0..rows {
-                let row = src.offset((i0 + i) as isize * rs);
-                for p in 0..kc {
-                    *panel.add(p * mr + i) = *row.add(p);
+    let full = mc / MR;
+    for q in 0..full {
+        let panel = dst.add(q * MR * kc);
+        let base = src.offset((q * MR) as isize * rs);
+        if rs == 1 {
+            // Column-major source (a transposed row-major matrix): MR contiguous values per p.
+            for p in 0..kc {
+                let col = base.offset(p as isize * cs);
+                for i in 0..MR {
+                    *panel.add(p * MR + i) = *col.add(i);
+                }
+            }
+        } else if cs == 1 {
+            let rows: [*const T; MR] = std::array::from_fn(|i| base.offset(i as isize * rs));
+            for p in 0..kc {
+                for i in 0..MR {
+                    *panel.add(p * MR + i) = *rows[i].add(p);
                 }
             }
         } else {
             for p in 0..kc {
-                let col = src.offset(p as isize * cs + i0 as isize * rs);
-                for i in 0..rows {
-                    *panel.add(p * mr + i) = *col.offset(i as isize * rs);
+                for i in 0..MR {
+                    *panel.add(p * MR + i) = *base.offset(i as isize * rs + p as isize * cs);
                 }
             }
         }
-        if rows < mr {
-            for p in 0..kc {
-                for i in rows..mr {
-                    *panel.add(p * mr + i) = T::zero();
-                }
+    }
+    if full * MR < mc {
+        pack_a_any(a, MR, dst, full);
+    }
+}
+
+/// Generic packing of A's micro-panels from panel `first` on, with zero padding.
+unsafe fn pack_a_any<T: Real>(a: MatRef<'_, T>, mr: usize, dst: *mut T, first: usize) {
+    let (mc, kc) = (a.rows(), a.cols());
+    let (rs, cs) = (a.row_stride(), a.col_stride());
+    let src = a.as_ptr();
+    for q in first..mc.div_ceil(mr) {
+        let i0 = q * mr;
+        let rows = mr.min(mc - i0);
+        let panel = dst.add(q * mr * kc);
+        for p in 0..kc {
+            for i in 0..mr {
+                *panel.add(p * mr + i) = if i < rows {
+                    *src.offset((i0 + i) as isize * rs + p as isize * cs)
+                } else {
+                    T::zero()
+                };
             }
         }
     }
@@ -127,40 +161,77 @@ unsafe fn pack_a<T: Real>(a: MatRef<'_, T>, mr: usize, dst: *mut T) {
 /// # Safety
 /// `dst` must hold `panels·nr·kc` values.
 unsafe fn pack_b<T: Real>(b: MatRef<'_, T>, nr: usize, j0: usize, panels: usize, dst: *mut T) {
+    match nr {
+        4 => pack_b_nr::<T, 4>(b, j0, panels, dst),
+        8 => pack_b_nr::<T, 8>(b, j0, panels, dst),
+        16 => pack_b_nr::<T, 16>(b, j0, panels, dst),
+        32 => pack_b_nr::<T, 32>(b, j0, panels, dst),
+        _ => {
+            for q in 0..panels {
+                pack_b_any(b, nr, j0 + q * nr, dst.add(q * nr * b.rows()));
+            }
+        }
+    }
+}
+
+unsafe fn pack_b_nr<T: Real, const NR: usize>(
+    b: MatRef<'_, T>,
+    j0: usize,
+    panels: usize,
+    dst: *mut T,
+) {
     let (kc, nc) = (b.rows(), b.cols());
     let (rs, cs) = (b.row_stride(), b.col_stride());
     let src = b.as_ptr();
     for q in 0..panels {
-        let jq = j0 + q * nr;
+        let jq = j0 + q * NR;
         if jq >= nc {
             break;
         }
-        let cols = nr.min(nc - jq);
-        let panel = dst.add(q * nr * kc);
+        let panel = dst.add(q * NR * kc);
+        if jq + NR > nc {
+            pack_b_any(b, NR, jq, panel);
+            continue;
+        }
+        let base = src.offset(jq as isize * cs);
         if cs == 1 {
             for p in 0..kc {
-                let row = src.offset(p as isize * rs + jq as isize);
-                let out = panel.add(p * nr);
-                std::ptr::copy_nonoverlapping(row, out, cols);
-                for j in cols..nr {
-                    *out.add(j) = T::zero();
+                let row = base.offset(p as isize * rs);
+                for j in 0..NR {
+                    *panel.add(p * NR + j) = *row.add(j);
+                }
+            }
+        } else if rs == 1 {
+            // Column-major source: walk each column contiguously.
+            for j in 0..NR {
+                let col = base.offset(j as isize * cs);
+                for p in 0..kc {
+                    *panel.add(p * NR + j) = *col.add(p);
                 }
             }
         } else {
-            // Column-major source: walk each column contiguously.
-            for j in 0..cols {
-                let col = src.offset((jq + j) as isize * cs);
-                for p in 0..kc {
-                    *panel.add(p * nr + j) = *col.offset(p as isize * rs);
+            for p in 0..kc {
+                for j in 0..NR {
+                    *panel.add(p * NR + j) = *base.offset(p as isize * rs + j as isize * cs);
                 }
             }
-            if cols < nr {
-                for p in 0..kc {
-                    for j in cols..nr {
-                        *panel.add(p * nr + j) = T::zero();
-                    }
-                }
-            }
+        }
+    }
+}
+
+/// Generic packing of one B micro-panel starting at column `jq`, with zero padding.
+unsafe fn pack_b_any<T: Real>(b: MatRef<'_, T>, nr: usize, jq: usize, panel: *mut T) {
+    let (kc, nc) = (b.rows(), b.cols());
+    let (rs, cs) = (b.row_stride(), b.col_stride());
+    let src = b.as_ptr();
+    let cols = nr.min(nc.saturating_sub(jq));
+    for p in 0..kc {
+        for j in 0..nr {
+            *panel.add(p * nr + j) = if j < cols {
+                *src.offset(p as isize * rs + (jq + j) as isize * cs)
+            } else {
+                T::zero()
+            };
         }
     }
 }
