@@ -122,7 +122,11 @@ fn chunk_sizes_do_not_change_the_jacobian() {
     for chunk in [1, 2, 5, 16, 1000] {
         let a = jacobian_by_vjp(&net, &theta, x.as_ref(), chunk).unwrap();
         let b = jacobian_by_jvp(&net, &theta, x.as_ref(), chunk).unwrap();
-        assert_eq!(a.as_slice(), reference.as_slice(), "VJP chunk {chunk}");
+        // Not bit-identical across chunk sizes: the GEMM's blocking depends on the row count.
+        assert!(
+            rel_diff(reference.as_slice(), a.as_slice()) <= 1e-14,
+            "VJP chunk {chunk}"
+        );
         assert!(
             rel_diff(reference.as_slice(), b.as_slice()) <= 1e-12,
             "JVP chunk {chunk}"
