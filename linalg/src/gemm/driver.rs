@@ -116,8 +116,8 @@ unsafe fn pack_a_mr<T: Real, const MR: usize>(a: MatRef<'_, T>, dst: *mut T) {
         } else if cs == 1 {
             let rows: [*const T; MR] = std::array::from_fn(|i| base.offset(i as isize * rs));
             for p in 0..kc {
-                for i in 0..MR {
-                    *panel.add(p * MR + i) = *rows[i].add(p);
+                for (i, row) in rows.iter().enumerate() {
+                    *panel.add(p * MR + i) = *row.add(p);
                 }
             }
         } else {
@@ -268,12 +268,24 @@ pub(crate) fn gemm_packed<T: Real>(
     let (mr, nr) = (spec.mr, spec.nr);
     let kc_blk = balanced_block(k, spec.kc, 1);
     let nc_blk = balanced_block(n, spec.nc, nr);
-    let mc_blk = balanced_block(m, spec.mc, mr);
-    let m_blocks = m.div_ceil(mc_blk);
     let threads = if parallel {
         rayon::current_num_threads()
     } else {
         1
+    };
+    // Row blocks of whole micro-panels, as equal as possible and, when threads share them, a
+    // multiple of the thread count so no thread idles at the end. (Where a row falls does not
+    // change its arithmetic, so this may depend on the thread count.)
+    let m_panels = m.div_ceil(mr);
+    let mut m_blocks = m.div_ceil(spec.mc).max(1);
+    if threads > 1 {
+        m_blocks = m_blocks.div_ceil(threads) * threads;
+    }
+    let m_blocks = m_blocks.min(m_panels);
+    let block_rows = |ib: usize| {
+        let start = (ib * m_panels / m_blocks) * mr;
+        let end = (((ib + 1) * m_panels / m_blocks) * mr).min(m);
+        (start, end - start)
     };
     let (rs_c, cs_c) = (c.row_stride(), c.col_stride());
     let c_ptr = SendPtr(c.as_mut_ptr());
@@ -321,8 +333,7 @@ pub(crate) fn gemm_packed<T: Real>(
 
                 let task = |t: usize| {
                     let (ib, jb) = (t / jr_chunks, t % jr_chunks);
-                    let ic = ib * mc_blk;
-                    let mc = mc_blk.min(m - ic);
+                    let (ic, mc) = block_rows(ib);
                     let q0 = jb * panels_per_chunk;
                     let q1 = (q0 + panels_per_chunk).min(b_panels);
                     if q0 >= q1 {
