@@ -186,6 +186,7 @@ fn tridiagonalize<T: Real>(a: &mut Matrix<T>, keep: bool) -> (Vec<T>, Vec<T>, Re
         return (d, e, refl);
     }
     let mut p = vec![T::zero(); n];
+    let fused = kernels::fma_available();
     for k in 0..n.saturating_sub(2) {
         let m = n - k - 1;
         // x = A[k+1.., k] = A[k, k+1..] by symmetry (a contiguous row).
@@ -203,7 +204,7 @@ fn tridiagonalize<T: Real>(a: &mut Matrix<T>, keep: bool) -> (Vec<T>, Vec<T>, Re
                 for (r, pr) in ps.iter_mut().enumerate() {
                     let i = blk * 64 + r;
                     let row = &trailing[i * cols + k + 1..(i + 1) * cols];
-                    *pr = beta * dot(row, &v);
+                    *pr = beta * kernels::dot(fused, row, &v);
                 }
             });
             // w = p − (β/2)(pᵀv) v.
@@ -215,10 +216,7 @@ fn tridiagonalize<T: Real>(a: &mut Matrix<T>, keep: bool) -> (Vec<T>, Vec<T>, Re
                 .take(m)
                 .enumerate()
                 .for_each(|(i, row)| {
-                    let (vi, wi) = (v[i], w[i]);
-                    for ((aij, &wj), &vj) in row[k + 1..].iter_mut().zip(&w).zip(&v) {
-                        *aij -= vi * wj + wi * vj;
-                    }
+                    kernels::rank2(fused, &mut row[k + 1..], v[i], &w, w[i], &v);
                 });
         }
         if keep {
@@ -346,25 +344,12 @@ fn apply_rotations<T: Real>(zt: &mut Matrix<T>, rotations: &[(usize, T, T)]) {
     let cols = zt.cols();
     let ptr = SendPtr(zt.as_mut_slice().as_mut_ptr());
     let blocks = cols.div_ceil(ROTATION_COLS);
+    let fused = kernels::fma_available();
     let work = |blk: usize| {
         let c0 = blk * ROTATION_COLS;
         let width = ROTATION_COLS.min(cols - c0);
-        let base = ptr.get();
-        for &(i, c, s) in rotations {
-            // SAFETY: rows i and i+1 are distinct, and column block [c0, c0 + width) belongs to
-            // this task alone.
-            let (zi, zi1) = unsafe {
-                (
-                    std::slice::from_raw_parts_mut(base.add(i * cols + c0), width),
-                    std::slice::from_raw_parts_mut(base.add((i + 1) * cols + c0), width),
-                )
-            };
-            for (a, b) in zi.iter_mut().zip(zi1.iter_mut()) {
-                let f = *b;
-                *b = s * *a + c * f;
-                *a = c * *a - s * f;
-            }
-        }
+        // SAFETY: column block [c0, c0 + width) of every row belongs to this task alone.
+        unsafe { kernels::rotate_block(fused, ptr.get().add(c0), cols, width, rotations) };
     };
     if blocks > 1 && rotations.len() * cols >= 32 * 1024 {
         (0..blocks).into_par_iter().for_each(work);
@@ -395,6 +380,7 @@ fn back_transform<T: Real>(zt: &mut Matrix<T>, refl: &Reflectors<T>) {
     if refl.vs.is_empty() {
         return;
     }
+    let fused = kernels::fma_available();
     zt.as_mut_slice()
         .par_chunks_mut(n * BACK_ROWS)
         .for_each(|rows| {
@@ -405,11 +391,7 @@ fn back_transform<T: Real>(zt: &mut Matrix<T>, refl: &Reflectors<T>) {
                 }
                 let v = &refl.vs[k];
                 for y in rows.chunks_mut(n) {
-                    let y = &mut y[k + 1..];
-                    let t = beta * dot(y, v);
-                    for (yi, &vi) in y.iter_mut().zip(v) {
-                        *yi -= t * vi;
-                    }
+                    kernels::reflect(fused, &mut y[k + 1..], beta, v);
                 }
             }
         });
@@ -458,4 +440,226 @@ fn dot<T: Real>(a: &[T], b: &[T]) -> T {
         tail += a[k] * b[k];
     }
     ((acc[0] + acc[1]) + (acc[2] + acc[3])) + tail
+}
+
+/// The O(n³) inner loops, each in a plain version and one compiled for AVX2+FMA and chosen at
+/// run time (the same test the GEMM kernels use). `mul_add` is one fused instruction only
+/// inside the `target_feature` functions; elsewhere it would be a library call, so the plain
+/// versions multiply and add separately.
+mod kernels {
+    use crate::real::Real;
+
+    /// Whether the AVX2+FMA versions may run.
+    pub(super) fn fma_available() -> bool {
+        crate::gemm::selected_kernel() != crate::gemm::Kernel::Portable
+    }
+
+    #[inline(always)]
+    fn madd<T: Real, const F: bool>(a: T, b: T, c: T) -> T {
+        if F {
+            a.mul_add(b, c)
+        } else {
+            a * b + c
+        }
+    }
+
+    /// Σ aᵢbᵢ in 8 partial sums combined in a fixed tree.
+    #[inline(always)]
+    fn dot_body<T: Real, const F: bool>(a: &[T], b: &[T]) -> T {
+        const L: usize = 8;
+        let len = a.len().min(b.len());
+        let mut acc = [T::zero(); L];
+        let chunks = len / L;
+        for c in 0..chunks {
+            let (ac, bc) = (&a[c * L..][..L], &b[c * L..][..L]);
+            for l in 0..L {
+                acc[l] = madd::<T, F>(ac[l], bc[l], acc[l]);
+            }
+        }
+        let mut tail = T::zero();
+        for i in chunks * L..len {
+            tail = madd::<T, F>(a[i], b[i], tail);
+        }
+        (((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]))) + tail
+    }
+
+    /// rowⱼ ← rowⱼ − (vᵢwⱼ + wᵢvⱼ): one row of the symmetric rank-2 update.
+    #[inline(always)]
+    fn rank2_body<T: Real, const F: bool>(row: &mut [T], vi: T, w: &[T], wi: T, v: &[T]) {
+        let (nvi, nwi) = (-vi, -wi);
+        for ((r, &wj), &vj) in row.iter_mut().zip(w).zip(v) {
+            *r = madd::<T, F>(nwi, vj, madd::<T, F>(nvi, wj, *r));
+        }
+    }
+
+    /// y ← y − β(vᵀy)v: one Householder reflector applied to one vector.
+    #[inline(always)]
+    fn reflect_body<T: Real, const F: bool>(y: &mut [T], beta: T, v: &[T]) {
+        let t = -(beta * dot_body::<T, F>(y, v));
+        for (yi, &vi) in y.iter_mut().zip(v) {
+            *yi = madd::<T, F>(t, vi, *yi);
+        }
+    }
+
+    /// For each (i, c, s) in order, rows i and i+1 (`stride` apart, `width` wide from `base`)
+    /// ← (c·zᵢ − s·zᵢ₊₁, s·zᵢ + c·zᵢ₊₁).
+    ///
+    /// # Safety
+    /// Every row named by `rotations` (and the next) must have `width` valid entries at
+    /// `base + row·stride` that nothing else accesses during the call.
+    #[inline(always)]
+    unsafe fn rotate_body<T: Real, const F: bool>(
+        base: *mut T,
+        stride: usize,
+        width: usize,
+        rotations: &[(usize, T, T)],
+    ) {
+        for &(i, c, s) in rotations {
+            let zi = std::slice::from_raw_parts_mut(base.add(i * stride), width);
+            let zi1 = std::slice::from_raw_parts_mut(base.add((i + 1) * stride), width);
+            for (a, b) in zi.iter_mut().zip(zi1.iter_mut()) {
+                let (x, y) = (*a, *b);
+                *b = madd::<T, F>(s, x, c * y);
+                *a = madd::<T, F>(c, x, -(s * y));
+            }
+        }
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    mod fma {
+        use crate::real::Real;
+
+        #[target_feature(enable = "avx2,fma")]
+        pub(super) unsafe fn dot<T: Real>(a: &[T], b: &[T]) -> T {
+            super::dot_body::<T, true>(a, b)
+        }
+        #[target_feature(enable = "avx2,fma")]
+        pub(super) unsafe fn rank2<T: Real>(row: &mut [T], vi: T, w: &[T], wi: T, v: &[T]) {
+            super::rank2_body::<T, true>(row, vi, w, wi, v)
+        }
+        #[target_feature(enable = "avx2,fma")]
+        pub(super) unsafe fn reflect<T: Real>(y: &mut [T], beta: T, v: &[T]) {
+            super::reflect_body::<T, true>(y, beta, v)
+        }
+        #[target_feature(enable = "avx2,fma")]
+        pub(super) unsafe fn rotate<T: Real>(
+            base: *mut T,
+            stride: usize,
+            width: usize,
+            rotations: &[(usize, T, T)],
+        ) {
+            super::rotate_body::<T, true>(base, stride, width, rotations)
+        }
+    }
+
+    pub(super) fn dot<T: Real>(fused: bool, a: &[T], b: &[T]) -> T {
+        #[cfg(target_arch = "x86_64")]
+        if fused {
+            // SAFETY: `fused` comes from `fma_available`.
+            return unsafe { fma::dot(a, b) };
+        }
+        let _ = fused;
+        dot_body::<T, false>(a, b)
+    }
+
+    pub(super) fn rank2<T: Real>(fused: bool, row: &mut [T], vi: T, w: &[T], wi: T, v: &[T]) {
+        #[cfg(target_arch = "x86_64")]
+        if fused {
+            // SAFETY: as in `dot`.
+            return unsafe { fma::rank2(row, vi, w, wi, v) };
+        }
+        let _ = fused;
+        rank2_body::<T, false>(row, vi, w, wi, v)
+    }
+
+    pub(super) fn reflect<T: Real>(fused: bool, y: &mut [T], beta: T, v: &[T]) {
+        #[cfg(target_arch = "x86_64")]
+        if fused {
+            // SAFETY: as in `dot`.
+            return unsafe { fma::reflect(y, beta, v) };
+        }
+        let _ = fused;
+        reflect_body::<T, false>(y, beta, v)
+    }
+
+    /// # Safety
+    /// As for `rotate_body`.
+    pub(super) unsafe fn rotate_block<T: Real>(
+        fused: bool,
+        base: *mut T,
+        stride: usize,
+        width: usize,
+        rotations: &[(usize, T, T)],
+    ) {
+        #[cfg(target_arch = "x86_64")]
+        if fused {
+            return fma::rotate(base, stride, width, rotations);
+        }
+        let _ = fused;
+        rotate_body::<T, false>(base, stride, width, rotations)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::kernels;
+
+    fn data(n: usize, seed: u64) -> Vec<f64> {
+        (0..n)
+            .map(|i| (((i as u64 + 1) * (seed * 2654435761 + 1)) % 1000) as f64 / 500.0 - 1.0)
+            .collect()
+    }
+
+    /// The plain and the FMA versions of every kernel compute the same thing (to rounding);
+    /// on CPUs without AVX2 both calls take the plain path and the test still runs.
+    #[test]
+    fn plain_and_fused_kernels_agree() {
+        let fused = kernels::fma_available();
+        for n in [1usize, 7, 8, 33, 200] {
+            let (a, b) = (data(n, 1), data(n, 2));
+            let (p, q) = (kernels::dot(false, &a, &b), kernels::dot(fused, &a, &b));
+            let exact: f64 = a.iter().zip(&b).map(|(x, y)| x * y).sum();
+            assert!((p - exact).abs() < 1e-12 && (q - exact).abs() < 1e-12);
+
+            let (mut r1, mut r2) = (data(n, 3), data(n, 3));
+            kernels::rank2(false, &mut r1, 0.3, &a, -0.7, &b);
+            kernels::rank2(fused, &mut r2, 0.3, &a, -0.7, &b);
+            let want: Vec<f64> = data(n, 3)
+                .iter()
+                .enumerate()
+                .map(|(j, r)| r - (0.3 * a[j] + -0.7 * b[j]))
+                .collect();
+            for ((x, y), w) in r1.iter().zip(&r2).zip(&want) {
+                assert!((x - w).abs() < 1e-14 && (y - w).abs() < 1e-14);
+            }
+
+            let (mut y1, mut y2) = (data(n, 4), data(n, 4));
+            kernels::reflect(false, &mut y1, 1.5, &a);
+            kernels::reflect(fused, &mut y2, 1.5, &a);
+            for (x, y) in y1.iter().zip(&y2) {
+                assert!((x - y).abs() < 1e-12);
+            }
+
+            let mut z1 = [data(n, 5), data(n, 6), data(n, 7)].concat();
+            let mut z2 = z1.clone();
+            let (c, s) = (0.6, 0.8);
+            let rotations = [(0usize, c, s), (1, s, -c)];
+            // SAFETY: three rows of n entries, rows 0..=2 touched.
+            unsafe {
+                kernels::rotate_block(false, z1.as_mut_ptr(), n, n, &rotations);
+                kernels::rotate_block(fused, z2.as_mut_ptr(), n, n, &rotations);
+            }
+            let (r0, r1, r2) = (data(n, 5), data(n, 6), data(n, 7));
+            for j in 0..n {
+                // First rotation on rows 0, 1, then the second on rows 1, 2.
+                let (a0, a1) = (c * r0[j] - s * r1[j], s * r0[j] + c * r1[j]);
+                let (b1, b2) = (s * a1 - (-c) * r2[j], (-c) * a1 + s * r2[j]);
+                for z in [&z1, &z2] {
+                    assert!((z[j] - a0).abs() < 1e-14);
+                    assert!((z[n + j] - b1).abs() < 1e-14);
+                    assert!((z[2 * n + j] - b2).abs() < 1e-14);
+                }
+            }
+        }
+    }
 }

@@ -312,6 +312,38 @@ mod tests {
         assert_eq!(c, vec![1.0, 2.0]);
     }
 
+    /// The plain and FMA substitution kernels agree (both are the plain one without AVX2).
+    #[test]
+    fn plain_and_fused_tiles_agree() {
+        let n = 9;
+        let tri: Vec<f64> = (0..n * n)
+            .map(|k| {
+                let (i, j) = (k / n, k % n);
+                if j > i {
+                    0.0
+                } else if i == j {
+                    2.0 + i as f64
+                } else {
+                    ((k * 37) % 11) as f64 / 11.0 - 0.5
+                }
+            })
+            .collect();
+        let tile: Vec<f64> = (0..n * TILE)
+            .map(|k| ((k * 13) % 17) as f64 - 8.0)
+            .collect();
+        let (mut a, mut b) = (tile.clone(), tile.clone());
+        forward_tile(false, &tri, n, &mut a);
+        forward_tile(fma_available(), &tri, n, &mut b);
+        for c in 0..TILE {
+            // Check L·x = b column by column, and the two kernels against each other.
+            for i in 0..n {
+                let lx: f64 = (0..=i).map(|j| tri[i * n + j] * a[j * TILE + c]).sum();
+                assert!((lx - tile[i * TILE + c]).abs() < 1e-12);
+                assert!((a[i * TILE + c] - b[i * TILE + c]).abs() < 1e-12);
+            }
+        }
+    }
+
     #[test]
     fn singular_reports_index() {
         let l =
