@@ -7,7 +7,10 @@
 //! | VJP     | Ā = C̄ Bᵀ,  B̄ = Aᵀ C̄        | [k·m, n]·Bᵀ in one GEMM; Aᵀ·C̄ᵣ per direction      |
 //!
 //! Stacking the k directions of Ȧ (or C̄) on top of each other turns k matrix products with
-//! the same right factor into one tall GEMM, which is where batching pays.
+//! the same right factor into one tall GEMM, which is where batching pays. For the products
+//! with a fixed *left* factor (A Ḃᵣ, Aᵀ C̄ᵣ) the k directions are laid side by side,
+//! [p, k·n], so those too are one wide GEMM (the two copies cost O(k(pn + mn)) against the
+//! GEMM's O(kmpn)).
 
 use crate::error::{AdError, Result};
 use crate::tensor::Tensor;
@@ -69,6 +72,33 @@ fn gemm_slices<T: Real>(
     Ok(())
 }
 
+/// [k, r, c] → [r, k·c]: direction t of the block becomes columns t·c..(t+1)·c.
+fn side_by_side<T: Real>(block: &[T], k: usize, r: usize, c: usize) -> Vec<T> {
+    let mut out = vec![T::zero(); k * r * c];
+    for t in 0..k {
+        for i in 0..r {
+            out[i * k * c + t * c..i * k * c + (t + 1) * c]
+                .copy_from_slice(&block[(t * r + i) * c..(t * r + i + 1) * c]);
+        }
+    }
+    out
+}
+
+/// [r, k·c] → [k, r, c], the inverse of [`side_by_side`], added into `out`.
+fn add_from_side_by_side<T: Real>(side: &[T], k: usize, r: usize, c: usize, out: &mut [T]) {
+    for t in 0..k {
+        for i in 0..r {
+            let src = &side[i * k * c + t * c..i * k * c + (t + 1) * c];
+            for (o, &v) in out[(t * r + i) * c..(t * r + i + 1) * c]
+                .iter_mut()
+                .zip(src)
+            {
+                *o += v;
+            }
+        }
+    }
+}
+
 /// Forward rule: C = A B.
 pub fn matmul_forward<T: Real>(a: &Tensor<T>, b: &Tensor<T>) -> Result<Tensor<T>> {
     let (m, p, n) = dims(a, b)?;
@@ -110,18 +140,20 @@ pub fn matmul_jvp<T: Real>(
         )?;
     }
     if let Some(db) = db {
-        for r in 0..k {
-            gemm_slices(
-                T::one(),
-                a.data(),
-                false,
-                &db.data()[r * p * n..(r + 1) * p * n],
-                false,
-                T::one(),
-                &mut out[r * m * n..(r + 1) * m * n],
-                (m, p, n),
-            )?;
-        }
+        // A · [Ḃ₁ … Ḃ_k] in one GEMM: [m, p] · [p, k·n].
+        let wide = side_by_side(db.data(), k, p, n);
+        let mut prod = vec![T::zero(); m * k * n];
+        gemm_slices(
+            T::one(),
+            a.data(),
+            false,
+            &wide,
+            false,
+            T::zero(),
+            &mut prod,
+            (m, p, k * n),
+        )?;
+        add_from_side_by_side(&prod, k, m, n, &mut out);
     }
     Ok(Tensor::from_parts(vec![k, m, n], out))
 }
@@ -153,19 +185,21 @@ pub fn matmul_vjp<T: Real>(
         None
     };
     let gb = if needs[1] {
+        // Aᵀ · [C̄₁ … C̄_k] in one GEMM: [p, m] · [m, k·n].
+        let wide = side_by_side(dc.data(), k, m, n);
+        let mut prod = vec![T::zero(); p * k * n];
+        gemm_slices(
+            T::one(),
+            a.data(),
+            true,
+            &wide,
+            false,
+            T::zero(),
+            &mut prod,
+            (p, m, k * n),
+        )?;
         let mut g = vec![T::zero(); k * p * n];
-        for r in 0..k {
-            gemm_slices(
-                T::one(),
-                a.data(),
-                true,
-                &dc.data()[r * m * n..(r + 1) * m * n],
-                false,
-                T::zero(),
-                &mut g[r * p * n..(r + 1) * p * n],
-                (p, m, n),
-            )?;
-        }
+        add_from_side_by_side(&prod, k, p, n, &mut g);
         Some(Tensor::from_parts(vec![k, p, n], g))
     } else {
         None
