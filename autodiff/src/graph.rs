@@ -4,9 +4,9 @@
 //! handles ([`Var`]); three backends implement it:
 //!
 //! * [`Eval`]: plain evaluation, y = f(x);
-//! * [`DualGraph`](crate::forward::DualGraph): forward mode with a block of k tangents,
+//! * [`DualGraph`]: forward mode with a block of k tangents,
 //!   (y, J·V) for V = [v₁ … v_k] in one pass;
-//! * [`Tape`](crate::tape::Tape): reverse mode, records a Wengert list, then Jᵀ·U for a block
+//! * [`Tape`]: reverse mode, records a Wengert list, then Jᵀ·U for a block
 //!   of k cotangents in one backward sweep.
 //!
 //! Because `f: Fn(&mut dyn Graph<T>, &[Var]) -> Result<Var>` is a plain closure, the
@@ -156,7 +156,7 @@ pub trait Graph<T: Real> {
     fn reshape(&mut self, x: Var, shape: &[usize]) -> Result<Var> {
         self.apply(Prim::Reshape(shape.to_vec()), &[x])
     }
-    /// Output axis a is input axis perm[a].
+    /// Output axis a is input axis `perm[a]`.
     fn permute(&mut self, x: Var, perm: &[usize]) -> Result<Var> {
         self.apply(Prim::Permute(perm.to_vec()), &[x])
     }

@@ -1,7 +1,7 @@
 //! Binary elementwise primitives y = a ∘ b, with b broadcast when its shape is a suffix of a's.
 //!
 //! Broadcasting: if b has shape S and a has shape [L…, S…], then yᵢ = aᵢ ∘ b_{i mod |S|}; the
-//! common case is a bias row, [n, d] ∘ [d]; a scalar b (shape `[]`) is the suffix of anything.
+//! common case is a bias row, `[n, d] ∘ [d]`; a scalar b (shape `[]`) is the suffix of anything.
 //! Each op is given by its two partial derivatives, which serve both modes:
 //!
 //! | op  | y      | ∂y/∂a | ∂y/∂b  |

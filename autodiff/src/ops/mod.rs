@@ -34,7 +34,7 @@ pub enum Prim {
     MatMul,
     /// Cᵦ = Aᵦ Bᵦ for A: [b, m, p], B: [b, p, n].
     BatchMatMul,
-    /// y = a + b, b's shape a suffix of a's (b is repeated, e.g. a bias row [d] over [n, d]).
+    /// y = a + b, b's shape a suffix of a's (b is repeated, e.g. a bias row `[d]` over `[n, d]`).
     Add,
     /// y = a − b, broadcasting as for `Add`.
     Sub,

@@ -44,7 +44,7 @@ fn nonzero_count<T: Real>(n: usize, what: &str) -> Result<T> {
     Ok(T::one() / T::from_usize(n))
 }
 
-/// JVP rule of the whole sum: ẏᵣ = Σᵢ ẋᵣᵢ for each direction r (block [k]).
+/// JVP rule of the whole sum: ẏᵣ = Σᵢ ẋᵣᵢ for each direction r (a block of shape `[k]`).
 pub fn sum_jvp<T: Real>(dx: &Tensor<T>) -> Tensor<T> {
     let k = dx.shape()[0];
     let n = dx.len() / k.max(1);

@@ -16,14 +16,14 @@ pub fn reshape_block<T: Real>(b: Tensor<T>, new: &[usize], k: usize) -> Result<T
     b.reshape(&block_shape(new, k))
 }
 
-/// The permutation acting on a block: axis 0 stays, axis a + 1 goes to perm[a] + 1.
+/// The permutation acting on a block: axis 0 stays, axis a + 1 goes to `perm[a] + 1`.
 pub fn block_perm(perm: &[usize]) -> Vec<usize> {
     std::iter::once(0)
         .chain(perm.iter().map(|p| p + 1))
         .collect()
 }
 
-/// The inverse permutation q with q[perm[a]] = a.
+/// The inverse permutation q with `q[perm[a]] = a`.
 pub fn inverse_perm(perm: &[usize]) -> Vec<usize> {
     let mut q = vec![0; perm.len()];
     for (a, &p) in perm.iter().enumerate() {
@@ -45,7 +45,7 @@ pub fn transpose_perm(ndim: usize) -> Result<Vec<usize>> {
     Ok(p)
 }
 
-/// Forward rule: y[i₀, …] = x[j] where output axis a runs over input axis perm[a].
+/// Forward rule: output axis a runs over input axis `perm[a]`.
 pub fn permute<T: Real>(x: &Tensor<T>, perm: &[usize]) -> Result<Tensor<T>> {
     let d = x.ndim();
     let mut seen = [false; MAX_AXES + 1];
