@@ -696,3 +696,51 @@ fn forward_values_of_the_other_primitives() {
     assert_eq!(r.data(), a.data());
     assert_eq!(r.shape(), &[2, 6]);
 }
+
+#[test]
+fn results_do_not_depend_on_the_thread_count() {
+    let mut rng = ChaCha8Rng::seed_from_u64(3);
+    let a = tensor(&mut rng, &[48, 96]);
+    let w = tensor(&mut rng, &[96, 80]);
+    let t = Tensor::from_vec(&[48, 80], draw(&mut rng, 48 * 80, Values::Positive)).unwrap();
+    let inputs = [a, w, t];
+    let f = |g: &mut dyn Graph<f64>, x: &[Var]| {
+        let h = g.matmul(x[0], x[1])?;
+        let h = g.gelu(h)?;
+        g.softmax_cross_entropy(h, x[2])
+    };
+    let tangents: Vec<Tensor<f64>> = inputs
+        .iter()
+        .map(|x| {
+            let mut s = vec![5];
+            s.extend_from_slice(x.shape());
+            Tensor::from_vec(&s, directions(&mut rng, 5 * x.len())).unwrap()
+        })
+        .collect();
+    let run_with = |threads: usize| {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
+        pool.install(|| {
+            let (v, g) = graph::value_and_grad(f, &inputs).unwrap();
+            let (_, jv) = graph::jvp_block(f, &inputs, &tangents).unwrap();
+            (v, g, jv)
+        })
+    };
+    let (v1, g1, j1) = run_with(1);
+    let (v2, g2, j2) = run_with(2);
+    assert_eq!(v1.to_bits(), v2.to_bits());
+    for (a, b) in g1.iter().zip(&g2) {
+        assert!(a
+            .data()
+            .iter()
+            .zip(b.data())
+            .all(|(x, y)| x.to_bits() == y.to_bits()));
+    }
+    assert!(j1
+        .data()
+        .iter()
+        .zip(j2.data())
+        .all(|(x, y)| x.to_bits() == y.to_bits()));
+}
