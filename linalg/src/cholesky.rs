@@ -42,16 +42,17 @@ impl<T: Real> Cholesky<T> {
     pub fn factor(a: MatRef<'_, T>) -> Result<Self> {
         check_input(a)?;
         let n = a.rows();
-        let mut l = Matrix::zeros(n, n);
-        {
-            let mut lm = l.as_mut();
-            for i in 0..n {
-                for j in 0..=i {
-                    // SAFETY: i, j < n.
-                    unsafe { *lm.get_mut_unchecked(i, j) = a.get_unchecked(i, j) };
-                }
+        // One pass writing each entry once: the lower triangle copied, zeros above.
+        let mut data = Vec::with_capacity(n * n);
+        for i in 0..n {
+            match a.row_slice(i) {
+                Some(row) => data.extend_from_slice(&row[..=i]),
+                // SAFETY: i, j < n.
+                None => data.extend((0..=i).map(|j| unsafe { a.get_unchecked(i, j) })),
             }
+            data.resize((i + 1) * n, T::zero());
         }
+        let mut l = Matrix::from_vec(n, n, data)?;
         factor_unchecked(l.as_mut())?;
         Ok(Cholesky { l })
     }
@@ -139,11 +140,17 @@ fn check_input<T: Real>(a: MatRef<'_, T>) -> Result<()> {
         });
     }
     for i in 0..a.rows() {
-        for j in 0..=i {
+        let finite = match a.row_slice(i) {
+            // Branch-free over the row so that it vectorises; the position is found after.
+            Some(row) => row[..=i].iter().fold(true, |ok, v| ok & v.is_finite()),
             // SAFETY: i, j < n.
-            if !unsafe { a.get_unchecked(i, j) }.is_finite() {
-                return Err(LinalgError::NonFinite { at: (i, j) });
-            }
+            None => (0..=i).all(|j| unsafe { a.get_unchecked(i, j) }.is_finite()),
+        };
+        if !finite {
+            let j = (0..=i)
+                .find(|&j| !a.get(i, j).is_finite())
+                .expect("a non-finite entry exists");
+            return Err(LinalgError::NonFinite { at: (i, j) });
         }
     }
     Ok(())
@@ -153,10 +160,19 @@ fn check_input<T: Real>(a: MatRef<'_, T>) -> Result<()> {
 fn factor_unchecked<T: Real>(mut a: MatMut<'_, T>) -> Result<()> {
     chol_rec(a.rb(), 0)?;
     let n = a.rows();
-    for i in 0..n {
-        for j in i + 1..n {
-            // SAFETY: i, j < n.
-            unsafe { *a.get_mut_unchecked(i, j) = T::zero() };
+    if a.col_stride() == 1 {
+        let (rs, base) = (a.row_stride(), a.as_mut_ptr());
+        for i in 0..n {
+            // SAFETY: row i of a row-contiguous view: entries i+1..n are valid and exclusive.
+            let row = unsafe { std::slice::from_raw_parts_mut(base.offset(i as isize * rs), n) };
+            row[i + 1..].fill(T::zero());
+        }
+    } else {
+        for i in 0..n {
+            for j in i + 1..n {
+                // SAFETY: i, j < n.
+                unsafe { *a.get_mut_unchecked(i, j) = T::zero() };
+            }
         }
     }
     Ok(())

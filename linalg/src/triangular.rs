@@ -222,19 +222,40 @@ fn substitute_cols<T: Real>(tri: &[T], n: usize, mut b: MatMut<'_, T>, upper: bo
     let row = |i: usize| if upper { n - 1 - i } else { i };
     let fused = fma_available();
     let mut tile = vec![T::zero(); n * TILE];
+    let (rs, cs) = (b.row_stride(), b.col_stride());
+    let base = b.as_mut_ptr();
+    // Walk B along its contiguous direction when it has one.
+    let rows_inner = rs.abs() < cs.abs();
+    let at = |i: usize, c: usize| row(i) as isize * rs + c as isize * cs;
     for c0 in (0..m).step_by(TILE) {
         let w = TILE.min(m - c0);
-        for i in 0..n {
+        // SAFETY (both copies): row(i) < n = rows and c0 + c < m, so every offset addresses an
+        // entry of b, which this function borrows exclusively.
+        if rows_inner {
             for c in 0..w {
-                // SAFETY: row(i) < n = rows, c0 + c < m.
-                tile[i * TILE + c] = unsafe { *b.get_mut_unchecked(row(i), c0 + c) };
+                for i in 0..n {
+                    tile[i * TILE + c] = unsafe { *base.offset(at(i, c0 + c)) };
+                }
+            }
+        } else {
+            for i in 0..n {
+                for c in 0..w {
+                    tile[i * TILE + c] = unsafe { *base.offset(at(i, c0 + c)) };
+                }
             }
         }
         forward_tile(fused, tri, n, &mut tile);
-        for i in 0..n {
+        if rows_inner {
             for c in 0..w {
-                // SAFETY: as above.
-                unsafe { *b.get_mut_unchecked(row(i), c0 + c) = tile[i * TILE + c] };
+                for i in 0..n {
+                    unsafe { *base.offset(at(i, c0 + c)) = tile[i * TILE + c] };
+                }
+            }
+        } else {
+            for i in 0..n {
+                for c in 0..w {
+                    unsafe { *base.offset(at(i, c0 + c)) = tile[i * TILE + c] };
+                }
             }
         }
     }
