@@ -80,6 +80,20 @@ impl<T: Real> Tape<T> {
         Tape { nodes: Vec::new() }
     }
 
+    /// An empty tape with room for `n` entries.
+    pub fn with_capacity(n: usize) -> Self {
+        Tape {
+            nodes: Vec::with_capacity(n),
+        }
+    }
+
+    /// Forgets every entry but keeps the allocation, so a training loop can record each step
+    /// on the same tape. Handles from before the call become invalid (they error or point at
+    /// new entries, never at freed memory).
+    pub fn clear(&mut self) {
+        self.nodes.clear();
+    }
+
     /// Number of recorded entries.
     pub fn len(&self) -> usize {
         self.nodes.len()

@@ -744,3 +744,15 @@ fn results_do_not_depend_on_the_thread_count() {
         .zip(j2.data())
         .all(|(x, y)| x.to_bits() == y.to_bits()));
 }
+
+#[test]
+fn non_finite_targets_and_predictions_are_domain_errors() {
+    let z = Tensor::<f64>::from_f64(&[1, 2], &[0.5, 0.0]).unwrap();
+    let bad = Tensor::<f64>::from_f64(&[1, 2], &[f64::NAN, 1.0]).unwrap();
+    for prim in [Prim::SoftmaxCrossEntropy, Prim::Mse] {
+        let r = graph::eval(apply::<f64>(&prim), &[z.clone(), bad.clone()]);
+        assert!(matches!(r, Err(AdError::Domain { .. })), "{prim:?}: {r:?}");
+    }
+    let r = graph::eval(apply::<f64>(&Prim::Mse), &[bad, z]);
+    assert!(matches!(r, Err(AdError::Domain { .. })), "{r:?}");
+}

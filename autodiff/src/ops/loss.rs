@@ -5,8 +5,8 @@
 //! Numerical stability: every row is shifted by its maximum before exponentiating
 //! (softmax is invariant under the shift), so eˣ never overflows, the row sum lies in
 //! [1, c], and log-softmax = (x − max) − ln Σ e^{x − max} is finite for finite logits —
-//! logits of ±10⁴ give finite values and finite derivatives in f32 and f64. Non-finite logits
-//! are an [`AdError::Domain`] error.
+//! logits of ±10⁴ give finite values and finite derivatives in f32 and f64. Non-finite logits,
+//! targets or predictions are an [`AdError::Domain`] error rather than a NaN loss.
 //!
 //! | primitive    | forward                          | JVP                        | VJP                        |
 //! |--------------|----------------------------------|----------------------------|----------------------------|
@@ -39,7 +39,7 @@ fn classes<T: Real>(x: &Tensor<T>, what: &str) -> Result<usize> {
 fn check_finite<T: Real>(x: &Tensor<T>, what: &str) -> Result<()> {
     if let Some(i) = x.data().iter().position(|v| !v.is_finite()) {
         return Err(AdError::Domain {
-            what: format!("{what}: non-finite logit {} at flat index {i}", x.data()[i]),
+            what: format!("{what}: non-finite entry {} at flat index {i}", x.data()[i]),
         });
     }
     Ok(())
@@ -154,6 +154,7 @@ pub fn cross_entropy_forward<T: Real>(z: &Tensor<T>, t: &Tensor<T>) -> Result<Te
     same_shape(z, t, "softmax cross-entropy")?;
     let c = classes(z, "softmax cross-entropy")?;
     check_finite(z, "softmax cross-entropy")?;
+    check_finite(t, "softmax cross-entropy targets")?;
     let l = log_softmax_all(z, c);
     let r = T::from_usize(z.len() / c);
     let dot: T = l.data().iter().zip(t.data()).map(|(&a, &b)| a * b).sum();
@@ -239,9 +240,12 @@ pub fn cross_entropy_vjp<T: Real>(
     Ok(vec![gz, gt])
 }
 
-/// Forward rule of the mean squared error: L = (1/N) Σᵢ (pᵢ − tᵢ)²; N = 0 is an error.
+/// Forward rule of the mean squared error: L = (1/N) Σᵢ (pᵢ − tᵢ)²; N = 0 and non-finite
+/// entries are errors.
 pub fn mse_forward<T: Real>(p: &Tensor<T>, t: &Tensor<T>) -> Result<Tensor<T>> {
     same_shape(p, t, "mse")?;
+    check_finite(p, "mse prediction")?;
+    check_finite(t, "mse target")?;
     if p.is_empty() {
         return Err(AdError::InvalidArgument {
             what: "mse of zero entries".into(),
