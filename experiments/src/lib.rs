@@ -5,5 +5,6 @@ pub mod cli;
 pub mod data;
 pub mod experiments;
 pub mod linear;
+pub mod model;
 pub mod progress;
 pub mod report;

@@ -3,4 +3,5 @@
 //! printing, and an `output(&Summary) -> RunOutput` that builds tables, curves and charts.
 
 pub mod imbalance;
+pub mod linearize;
 pub mod newton_vs_gd;

@@ -3,6 +3,7 @@
 //! name in the same directory and renamed into place, so a crash never leaves half a file.
 
 pub mod html;
+pub mod npy;
 pub mod plot;
 pub mod table;
 

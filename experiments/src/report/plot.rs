@@ -186,7 +186,7 @@ where
         .draw()
         .map_err(err)?;
     for (i, (s, pts)) in chart.series.iter().zip(data).enumerate() {
-        let color = Palette99::pick(i).to_rgba();
+        let color = PALETTE[i % PALETTE.len()].to_rgba();
         let style = ShapeStyle {
             color,
             filled: true,
@@ -216,6 +216,16 @@ where
 }
 
 const SIZE: (u32, u32) = (820, 520);
+
+/// Distinct, print-safe colours (no yellow on white).
+const PALETTE: [RGBColor; 6] = [
+    RGBColor(204, 37, 41),
+    RGBColor(57, 106, 177),
+    RGBColor(62, 150, 81),
+    RGBColor(40, 40, 40),
+    RGBColor(218, 124, 48),
+    RGBColor(107, 76, 154),
+];
 
 /// Renders the chart as an SVG document.
 pub fn render_svg(chart: &Chart) -> Result<String> {
