@@ -24,18 +24,19 @@ pub trait Ops<T: Real> {
     /// What flows between layers (a matrix, a dual block, a tape node).
     type Value;
     /// z = s·a Wᵀ + σ_b·1 bᵀ for `layer`, with θ held by the implementation.
-    fn affine(&mut self, layer: &Layer, input: &Self::Value) -> Result<Self::Value>;
+    /// Takes the input by value so that an implementation may reuse its buffers.
+    fn affine(&mut self, layer: &Layer, input: Self::Value) -> Result<Self::Value>;
     /// a = φ(z), entry by entry.
-    fn unary(&mut self, act: Activation, input: &Self::Value) -> Result<Self::Value>;
+    fn unary(&mut self, act: Activation, input: Self::Value) -> Result<Self::Value>;
 }
 
 /// The network f(x; θ): affine layers with φ between them and none after the last.
 pub fn mlp<T: Real, O: Ops<T>>(o: &mut O, net: &Mlp, x: O::Value) -> Result<O::Value> {
     let mut h = x;
     for layer in net.layers() {
-        h = o.affine(layer, &h)?;
+        h = o.affine(layer, h)?;
         if !layer.is_last {
-            h = o.unary(net.activation(), &h)?;
+            h = o.unary(net.activation(), h)?;
         }
     }
     Ok(h)
@@ -71,11 +72,14 @@ impl<'a, T: Real> Eval<'a, T> {
 
 impl<T: Real> Ops<T> for Eval<'_, T> {
     type Value = Matrix<T>;
-    fn affine(&mut self, layer: &Layer, input: &Matrix<T>) -> Result<Matrix<T>> {
-        affine_forward(&layer.affine(self.theta)?, input, self.par)
+    fn affine(&mut self, layer: &Layer, input: Matrix<T>) -> Result<Matrix<T>> {
+        affine_forward(&layer.affine(self.theta)?, &input, self.par)
     }
-    fn unary(&mut self, act: Activation, input: &Matrix<T>) -> Result<Matrix<T>> {
-        Ok(map_activation(act, input))
+    fn unary(&mut self, act: Activation, mut input: Matrix<T>) -> Result<Matrix<T>> {
+        for v in input.as_mut_slice() {
+            *v = act.value(*v);
+        }
+        Ok(input)
     }
 }
 
@@ -221,9 +225,9 @@ impl<'a, T: Real> Forward<'a, T> {
         self.seeds.len()
     }
 
-    fn next_primal(&mut self) -> Option<&'a Matrix<T>> {
+    fn next_node(&mut self) -> Option<&'a Node<T>> {
         self.step += 1;
-        self.replay.map(|t| &t.nodes[self.step].value)
+        self.replay.map(|t| &t.nodes[self.step])
     }
 
     fn push(&mut self, t: &Tangent<T>) {
@@ -236,12 +240,12 @@ impl<'a, T: Real> Forward<'a, T> {
 impl<'a, T: Real> Ops<T> for Forward<'a, T> {
     type Value = Dual<'a, T>;
 
-    fn affine(&mut self, layer: &Layer, input: &Dual<'a, T>) -> Result<Dual<'a, T>> {
+    fn affine(&mut self, layer: &Layer, input: Dual<'a, T>) -> Result<Dual<'a, T>> {
         let aff = layer.affine(self.theta)?;
         let (k, n, n_out) = (self.k(), self.n, layer.n_out);
         let a = input.primal.as_ref();
-        let primal = match self.next_primal() {
-            Some(p) => Cow::Borrowed(p),
+        let primal = match self.next_node() {
+            Some(node) => Cow::Borrowed(&node.value),
             None => Cow::Owned(affine_forward(&aff, a, self.par)?),
         };
         // ȧ part: s·ȧ Wᵀ.
@@ -335,33 +339,34 @@ impl<'a, T: Real> Ops<T> for Forward<'a, T> {
         Ok(Dual { primal, tangent })
     }
 
-    fn unary(&mut self, act: Activation, input: &Dual<'a, T>) -> Result<Dual<'a, T>> {
+    fn unary(&mut self, act: Activation, input: Dual<'a, T>) -> Result<Dual<'a, T>> {
         let x = input.primal.as_ref();
-        let primal = match self.next_primal() {
-            Some(p) => Cow::Borrowed(p),
-            None => Cow::Owned(map_activation(act, x)),
+        let (primal, slope) = match self.next_node() {
+            Some(node) => (
+                Cow::Borrowed(&node.value),
+                Cow::Borrowed(node.slope.as_ref().expect("activation nodes carry φ'")),
+            ),
+            None => {
+                let y = map_activation(act, x);
+                let slope = slopes(act, x, &y);
+                (Cow::Owned(y), Cow::Owned(slope))
+            }
         };
-        let y = primal.as_ref();
         let n = self.n;
         // ȧ = φ'(z) ⊙ ż, the diagonal Jacobian applied to each tangent.
-        let tangent = match &input.tangent {
+        let tangent = match input.tangent {
             Tangent::Zero => Tangent::Zero,
-            Tangent::Columns { col, val } => {
-                let mut val = val.clone();
+            Tangent::Columns { col, mut val } => {
+                let w = slope.cols();
                 for (t, &c) in col.iter().enumerate() {
                     for (i, v) in val.row_mut(t).iter_mut().enumerate() {
-                        *v *= act.slope(x.get(i, c), y.get(i, c));
+                        *v *= slope.as_slice()[i * w + c];
                     }
                 }
-                Tangent::Columns {
-                    col: col.clone(),
-                    val,
-                }
+                Tangent::Columns { col, val }
             }
-            Tangent::Dense(z_dot) => {
-                let slope = slopes(act, x, y);
+            Tangent::Dense(mut d) => {
                 let w = x.cols();
-                let mut d = z_dot.clone();
                 for block in d.as_mut_slice().chunks_exact_mut(n * w) {
                     for (v, &s) in block.iter_mut().zip(slope.as_slice()) {
                         *v *= s;
@@ -409,6 +414,9 @@ pub struct Node<T> {
     pub input: usize,
     /// The primal value, n×width.
     pub value: Matrix<T>,
+    /// For an activation node, φ'(z) at every entry: both modes reuse it, so it is computed
+    /// once when the tape is recorded.
+    pub slope: Option<Matrix<T>>,
 }
 
 /// A Wengert list of layer ops with their saved values, owned by the caller.
@@ -455,6 +463,7 @@ impl<'a, T: Real> Reverse<'a, T> {
                 op: NodeOp::Input,
                 input: 0,
                 value: x,
+                slope: None,
             }],
         };
         (Reverse { tape, par }, 0)
@@ -467,22 +476,25 @@ impl<'a, T: Real> Reverse<'a, T> {
 
 impl<T: Real> Ops<T> for Reverse<'_, T> {
     type Value = usize;
-    fn affine(&mut self, layer: &Layer, &input: &usize) -> Result<usize> {
+    fn affine(&mut self, layer: &Layer, input: usize) -> Result<usize> {
         let aff = layer.affine(self.tape.theta)?;
         let value = affine_forward(&aff, &self.tape.nodes[input].value, self.par)?;
         self.tape.nodes.push(Node {
             op: NodeOp::Affine(*layer),
             input,
             value,
+            slope: None,
         });
         Ok(self.tape.nodes.len() - 1)
     }
-    fn unary(&mut self, act: Activation, &input: &usize) -> Result<usize> {
+    fn unary(&mut self, act: Activation, input: usize) -> Result<usize> {
         let value = map_activation(act, &self.tape.nodes[input].value);
+        let slope = slopes(act, &self.tape.nodes[input].value, &value);
         self.tape.nodes.push(Node {
             op: NodeOp::Unary(act),
             input,
             value,
+            slope: Some(slope),
         });
         Ok(self.tape.nodes.len() - 1)
     }
@@ -575,13 +587,11 @@ impl<T: Real> Tape<'_, T> {
                     aff.vjp_input(bar.as_ref(), T::zero(), a_bar.as_mut(), par)?;
                     bar = a_bar;
                 }
-                NodeOp::Unary(act) => {
-                    let x = &self.nodes[nd.input].value;
-                    let y = &nd.value;
+                NodeOp::Unary(_) => {
+                    let slope = nd.slope.as_ref().expect("activation nodes carry φ'");
                     for (r, &s) in sample.iter().enumerate() {
-                        for ((b, &xv), &yv) in bar.row_mut(r).iter_mut().zip(x.row(s)).zip(y.row(s))
-                        {
-                            *b *= act.slope(xv, yv);
+                        for (b, &d) in bar.row_mut(r).iter_mut().zip(slope.row(s)) {
+                            *b *= d;
                         }
                     }
                 }
