@@ -171,7 +171,7 @@ fn gemm_dispatch<T: Real>(
     if c.col_stride() != 1 && c.row_stride().unsigned_abs() < c.col_stride().unsigned_abs() {
         return gemm_dispatch(kernel, par, alpha, b.t(), a.t(), beta, c.t());
     }
-    let flops = m * n * k;
+    let flops = m.saturating_mul(n).saturating_mul(k);
     let parallel = par == Par::Rayon && flops >= PARALLEL_FLOPS;
     if n == 1 {
         gemv::gemv(parallel, alpha, a, b, beta, c);
@@ -284,7 +284,7 @@ pub fn matvec<T: Real>(alpha: T, a: MatRef<'_, T>, x: &[T], beta: T, y: &mut [T]
         scale(beta, y);
         return Ok(());
     }
-    gemv::gemv(m * n >= PARALLEL_FLOPS / 16, alpha, a, x, beta, y);
+    gemv::gemv(m.saturating_mul(n) >= PARALLEL_FLOPS / 16, alpha, a, x, beta, y);
     Ok(())
 }
 
