@@ -376,3 +376,102 @@ where
         .collect::<Result<Vec<_>>>()?;
     Ok((value, out))
 }
+
+/// How [`jacobian`] builds the matrix.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum JacobianMode {
+    /// By columns: forward passes carrying blocks of `chunk` unit tangents eⱼ.
+    Forward,
+    /// By rows: one recorded tape, backward sweeps carrying blocks of `chunk` unit
+    /// cotangents eᵢ.
+    Reverse,
+}
+
+/// The full m × n Jacobian of y = f(x₁, …, x_m) (output flattened row-major, inputs
+/// concatenated in order, each flattened row-major), built `chunk` directions at a time so
+/// memory stays O(chunk·(n + m + intermediates)). Both modes give the same matrix up to
+/// rounding; forward mode suits n ≤ m, reverse mode m ≤ n.
+pub fn jacobian<T: Real, F>(
+    f: F,
+    inputs: &[Tensor<T>],
+    mode: JacobianMode,
+    chunk: usize,
+) -> Result<linalg::Matrix<T>>
+where
+    F: Fn(&mut dyn Graph<T>, &[Var]) -> Result<Var>,
+{
+    if chunk == 0 {
+        return Err(AdError::InvalidArgument {
+            what: "Jacobian chunk size 0".into(),
+        });
+    }
+    let lens: Vec<usize> = inputs.iter().map(Tensor::len).collect();
+    let n: usize = lens.iter().sum();
+    match mode {
+        JacobianMode::Forward => {
+            if n == 0 {
+                let m = eval(&f, inputs)?.len();
+                return Ok(linalg::Matrix::zeros(m, 0));
+            }
+            let mut cols: Vec<Vec<T>> = Vec::with_capacity(n);
+            let mut m = 0;
+            let mut j0 = 0;
+            while j0 < n {
+                let k = chunk.min(n - j0);
+                // Unit tangents e_{j0}, …, e_{j0+k−1}, cut into the inputs' blocks.
+                let mut start = 0;
+                let blocks = inputs
+                    .iter()
+                    .zip(&lens)
+                    .map(|(x, &len)| {
+                        let mut data = vec![T::zero(); k * len];
+                        for r in 0..k {
+                            let j = j0 + r;
+                            if (start..start + len).contains(&j) {
+                                data[r * len + j - start] = T::one();
+                            }
+                        }
+                        start += len;
+                        Tensor::from_vec(&crate::ops::block_shape(x.shape(), k), data)
+                    })
+                    .collect::<Result<Vec<_>>>()?;
+                let (y, dy) = jvp_block(&f, inputs, &blocks)?;
+                m = y.len();
+                for r in 0..k {
+                    cols.push(dy.data()[r * m..(r + 1) * m].to_vec());
+                }
+                j0 += k;
+            }
+            Ok(linalg::Matrix::from_fn(m, n, |i, j| cols[j][i]))
+        }
+        JacobianMode::Reverse => {
+            let mut tape = Tape::new();
+            let xs: Vec<Var> = inputs.iter().map(|x| tape.leaf(x.clone())).collect();
+            let y = f(&mut tape, &xs)?;
+            let y_shape = tape.value(y)?.shape().to_vec();
+            let m = crate::tensor::numel(&y_shape);
+            let mut out = linalg::Matrix::zeros(m, n);
+            let mut i0 = 0;
+            while i0 < m {
+                let k = chunk.min(m - i0);
+                let mut data = vec![T::zero(); k * m];
+                for r in 0..k {
+                    data[r * m + i0 + r] = T::one();
+                }
+                let cot = Tensor::from_vec(&crate::ops::block_shape(&y_shape, k), data)?;
+                let grads = tape.vjp_block(y, &cot)?;
+                let mut start = 0;
+                for (&x, &len) in xs.iter().zip(&lens) {
+                    let g = grads.wrt(x)?;
+                    for r in 0..k {
+                        out.row_mut(i0 + r)[start..start + len]
+                            .copy_from_slice(&g.data()[r * len..(r + 1) * len]);
+                    }
+                    start += len;
+                }
+                i0 += k;
+            }
+            Ok(out)
+        }
+    }
+}

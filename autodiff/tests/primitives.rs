@@ -756,3 +756,40 @@ fn non_finite_targets_and_predictions_are_domain_errors() {
     let r = graph::eval(apply::<f64>(&Prim::Mse), &[bad, z]);
     assert!(matches!(r, Err(AdError::Domain { .. })), "{r:?}");
 }
+
+#[test]
+fn jacobians_by_forward_and_reverse_chunks_match_differences() {
+    use autodiff::check::jacobian_fd;
+    use autodiff::graph::{jacobian, JacobianMode};
+    let mut rng = ChaCha8Rng::seed_from_u64(5);
+    let x = tensor(&mut rng, &[3, 4]);
+    let w = tensor(&mut rng, &[4, 2]);
+    let f = |g: &mut dyn Graph<f64>, v: &[Var]| {
+        let h = g.matmul(v[0], v[1])?;
+        let h = g.softplus(h)?;
+        g.log_softmax(h)
+    };
+    let inputs = [x.clone(), w.clone()];
+    let flat: Vec<f64> = x.data().iter().chain(w.data()).copied().collect();
+    let fd = jacobian_fd(
+        |z: &[f64]| {
+            let xs = [
+                Tensor::from_vec(&[3, 4], z[..12].to_vec()).unwrap(),
+                Tensor::from_vec(&[4, 2], z[12..].to_vec()).unwrap(),
+            ];
+            graph::eval(f, &xs).unwrap().into_vec()
+        },
+        &flat,
+        1e-5,
+    );
+    for chunk in [1, 3, 7, 100] {
+        let jf = jacobian(f, &inputs, JacobianMode::Forward, chunk).unwrap();
+        let jr = jacobian(f, &inputs, JacobianMode::Reverse, chunk).unwrap();
+        assert_eq!(jf.shape(), (6, 20));
+        let e = compare_jacobians(&jf, &jr).unwrap();
+        assert!(e <= 1e-13, "chunk {chunk}: forward vs reverse {e:e}");
+        let e = compare_jacobians(&jf, &fd).unwrap();
+        assert!(e <= 1e-8, "chunk {chunk}: forward vs differences {e:e}");
+    }
+    assert!(jacobian(f, &inputs, JacobianMode::Reverse, 0).is_err());
+}
