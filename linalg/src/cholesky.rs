@@ -22,9 +22,8 @@ use crate::triangular;
 /// Diagonal blocks up to this order are factored by the scalar loop.
 const CHOL_BASE: usize = 64;
 
-/// Diagonal blocks of the SYRK update up to this order are one square GEMM (a little work
-/// above the diagonal buys one large call instead of many small ones).
-const SYRK_BASE: usize = 128;
+/// Diagonal blocks of the SYRK update up to this order are one small GEMM into scratch.
+const SYRK_LEAF: usize = 32;
 
 /// The Cholesky factor L of an SPD matrix A = LLᵀ, with solves and the log-determinant.
 #[derive(Clone, Debug)]
@@ -53,7 +52,8 @@ impl<T: Real> Cholesky<T> {
             data.resize((i + 1) * n, T::zero());
         }
         let mut l = Matrix::from_vec(n, n, data)?;
-        factor_unchecked(l.as_mut())?;
+        // The recursion never writes above the diagonal, so those zeros stay.
+        chol_rec(l.as_mut(), 0)?;
         Ok(Cholesky { l })
     }
 
@@ -207,19 +207,29 @@ fn chol_rec<T: Real>(a: MatMut<'_, T>, offset: usize) -> Result<()> {
     chol_rec(a22, offset + h)
 }
 
-/// C ← C − A·Aᵀ on the lower triangle of C (n×n), A n×k. Diagonal blocks up to [`SYRK_BASE`]
-/// are one square GEMM (also writing their upper part, which the caller ignores); larger ones
-/// split into two diagonal halves (recursing) and one off-diagonal GEMM. The halves are
-/// independent and run concurrently.
-fn syrk_lower<T: Real>(c: MatMut<'_, T>, a: MatRef<'_, T>) -> Result<()> {
+/// C ← C − A·Aᵀ on the lower triangle of C (n×n), A n×k, without touching the strict upper
+/// triangle. Recursive: two diagonal halves (recursing) and one off-diagonal GEMM, the three
+/// independent and run concurrently. A diagonal block of at most [`SYRK_LEAF`] rows is one
+/// small GEMM into scratch whose lower triangle is then subtracted, so the flops spent above
+/// the diagonal are a fraction SYRK_LEAF/(2n) of the total instead of one half.
+fn syrk_lower<T: Real>(mut c: MatMut<'_, T>, a: MatRef<'_, T>) -> Result<()> {
     let n = c.rows();
     if n == 0 {
         return Ok(());
     }
-    if n <= SYRK_BASE {
-        return gemm_with(Par::Rayon, -T::one(), a, a.t(), T::one(), c);
+    if n <= SYRK_LEAF {
+        let mut tmp = [T::zero(); SYRK_LEAF * SYRK_LEAF];
+        let t = MatMut::from_slice(&mut tmp[..n * n], n, n, n)?;
+        gemm_with(Par::Seq, T::one(), a, a.t(), T::zero(), t)?;
+        for i in 0..n {
+            for j in 0..=i {
+                // SAFETY: i, j < n.
+                unsafe { *c.get_mut_unchecked(i, j) -= tmp[i * n + j] };
+            }
+        }
+        return Ok(());
     }
-    let h = split_point(n, SYRK_BASE);
+    let h = split_point(n, SYRK_LEAF);
     let (top, bottom) = c.split_at_row(h);
     let (c11, _c12) = top.split_at_col(h);
     let (c21, c22) = bottom.split_at_col(h);
