@@ -13,6 +13,7 @@
 //! Every output entry is written by exactly one deterministic GEMM call or scalar loop, so
 //! results are bit-identical whatever the rayon thread count.
 
+use crate::eigen::kernels;
 use crate::error::{LinalgError, Result};
 use crate::gemm::{gemm_with, Par};
 use crate::matrix::{MatMut, MatRef, Matrix};
@@ -39,13 +40,24 @@ impl<T: Real> Cholesky<T> {
     /// before any work); `NotPositiveDefinite { pivot, value }` when the pivot
     /// aⱼⱼ − Σₖ<ⱼ lⱼₖ² at 0-based index `pivot` is not positive (`value` is that pivot).
     pub fn factor(a: MatRef<'_, T>) -> Result<Self> {
-        check_input(a)?;
+        if a.rows() != a.cols() || a.col_stride() != 1 {
+            check_input(a)?;
+        }
         let n = a.rows();
-        // One pass writing each entry once: the lower triangle copied, zeros above.
+        // One pass over the input, writing each entry once: the lower triangle copied (and
+        // checked for NaN/±inf on the way), zeros above.
         let mut data = Vec::with_capacity(n * n);
         for i in 0..n {
             match a.row_slice(i) {
-                Some(row) => data.extend_from_slice(&row[..=i]),
+                Some(row) => {
+                    let row = &row[..=i];
+                    data.extend_from_slice(row);
+                    // Branch-free so that it vectorises; the position is found only on failure.
+                    if !row.iter().fold(true, |ok, v| ok & v.is_finite()) {
+                        let j = row.iter().position(|v| !v.is_finite()).unwrap_or(0);
+                        return Err(LinalgError::NonFinite { at: (i, j) });
+                    }
+                }
                 // SAFETY: i, j < n.
                 None => data.extend((0..=i).map(|j| unsafe { a.get_unchecked(i, j) })),
             }
@@ -252,6 +264,7 @@ fn syrk_lower<T: Real>(mut c: MatMut<'_, T>, a: MatRef<'_, T>) -> Result<()> {
 /// over contiguous memory whatever a's strides.
 fn chol_unblocked<T: Real>(mut a: MatMut<'_, T>, offset: usize) -> Result<()> {
     let n = a.rows();
+    let fused = kernels::fma_available();
     let mut buf = vec![T::zero(); n * n];
     for i in 0..n {
         for j in 0..=i {
@@ -264,10 +277,10 @@ fn chol_unblocked<T: Real>(mut a: MatMut<'_, T>, offset: usize) -> Result<()> {
         let row_i = &mut rest[..n];
         for j in 0..i {
             let row_j = &done[j * n..j * n + j];
-            let s = dot_sub(row_i[j], &row_i[..j], row_j);
+            let s = row_i[j] - kernels::dot(fused, &row_i[..j], row_j);
             row_i[j] = s / done[j * n + j];
         }
-        let d = dot_sub(row_i[i], &row_i[..i], &row_i[..i]);
+        let d = row_i[i] - kernels::dot(fused, &row_i[..i], &row_i[..i]);
         if !d.is_finite() || d <= T::zero() {
             return Err(LinalgError::NotPositiveDefinite {
                 pivot: offset + i,
@@ -283,21 +296,4 @@ fn chol_unblocked<T: Real>(mut a: MatMut<'_, T>, offset: usize) -> Result<()> {
         }
     }
     Ok(())
-}
-
-/// s − Σ aₖbₖ with four partial sums in a fixed order.
-#[inline]
-fn dot_sub<T: Real>(s: T, a: &[T], b: &[T]) -> T {
-    let mut acc = [T::zero(); 4];
-    let chunks = a.len() / 4;
-    for k in 0..chunks {
-        for (l, accl) in acc.iter_mut().enumerate() {
-            *accl += a[4 * k + l] * b[4 * k + l];
-        }
-    }
-    let mut tail = T::zero();
-    for k in 4 * chunks..a.len() {
-        tail += a[k] * b[k];
-    }
-    s - (((acc[0] + acc[1]) + (acc[2] + acc[3])) + tail)
 }

@@ -446,11 +446,11 @@ fn dot<T: Real>(a: &[T], b: &[T]) -> T {
 /// run time (the same test the GEMM kernels use). `mul_add` is one fused instruction only
 /// inside the `target_feature` functions; elsewhere it would be a library call, so the plain
 /// versions multiply and add separately.
-mod kernels {
+pub(crate) mod kernels {
     use crate::real::Real;
 
     /// Whether the AVX2+FMA versions may run.
-    pub(super) fn fma_available() -> bool {
+    pub(crate) fn fma_available() -> bool {
         crate::gemm::selected_kernel() != crate::gemm::Kernel::Portable
     }
 
@@ -552,7 +552,7 @@ mod kernels {
         }
     }
 
-    pub(super) fn dot<T: Real>(fused: bool, a: &[T], b: &[T]) -> T {
+    pub(crate) fn dot<T: Real>(fused: bool, a: &[T], b: &[T]) -> T {
         #[cfg(target_arch = "x86_64")]
         if fused {
             // SAFETY: `fused` comes from `fma_available`.
