@@ -19,7 +19,9 @@
 //! so the result does not depend on the number of threads.
 
 use crate::error::{AdError, Result};
-use crate::model::{mlp, Cotangents, Forward, ParamSink, Seeds, SharedMut, Tangent, Tape};
+use crate::model::{
+    mlp, zeroed_large, Cotangents, Forward, ParamSink, Seeds, SharedMut, Tangent, Tape,
+};
 use crate::nn::{Layer, Mlp};
 use crate::ops::affine::Affine;
 use linalg::{MatRef, Matrix, Par, Real};
@@ -90,31 +92,42 @@ pub fn jacobian_columns_by_jvp<T: Real>(
         blocks.push((start, end));
         start = end;
     }
-    let mut jac = Matrix::<T>::zeros(n * o, width);
+    let mut jac = zeroed_large::<T>(n * o, width);
     let out = SharedMut(jac.as_mut_slice().as_mut_ptr());
     let par = inner_par(blocks.len());
     blocks.par_iter().try_for_each(|&(q0, q1)| -> Result<()> {
         let idx = &columns[q0..q1];
         let tangent = jvp_block(net, &tape, Seeds::OneHot(idx), par)?;
         let out = out;
-        // SAFETY: this task writes only columns q0..q1 of `jac` (n·o rows × width, row-major),
-        // and blocks are disjoint column ranges; `jac` outlives the parallel loop.
-        let put = |row: usize, q: usize, v: T| unsafe { *out.0.add(row * width + q) = v };
+        let k = q1 - q0;
+        // Tangent t of the block is column q0 + t of J. Both forms below are written in tiles
+        // of TILE rows of J, so the k columns of a row are written together and the reads
+        // stay within a few pages (a plain transpose thrashes the TLB for large blocks).
+        const TILE: usize = 64;
+        // SAFETY (both arms): this task writes only columns q0..q1 of `jac` (n·o rows × width,
+        // row-major); blocks are disjoint column ranges, all indices are in bounds, and `jac`
+        // outlives the parallel loop.
         match tangent {
             Tangent::Zero => {}
             Tangent::Columns { col, val } => {
-                for (t, &a) in col.iter().enumerate() {
-                    for i in 0..n {
-                        put(i * o + a, q0 + t, val.get(t, i));
+                for i0 in (0..n).step_by(TILE) {
+                    for (t, &a) in col.iter().enumerate() {
+                        for i in i0..(i0 + TILE).min(n) {
+                            unsafe { *out.0.add((i * o + a) * width + q0 + t) = val.get(t, i) };
+                        }
                     }
                 }
             }
             Tangent::Dense(d) => {
-                let k = q1 - q0;
-                for i in 0..n {
-                    for a in 0..o {
-                        for t in 0..k {
-                            put(i * o + a, q0 + t, d.as_slice()[(t * n + i) * o + a]);
+                // d is k×(n·o) read row-major: entry (t, r) with r = i·o + a is J[r, q0 + t].
+                let d = d.as_slice();
+                let m = n * o;
+                for r0 in (0..m).step_by(TILE) {
+                    let r1 = (r0 + TILE).min(m);
+                    for t in 0..k {
+                        let src = &d[t * m + r0..t * m + r1];
+                        for (r, &v) in (r0..r1).zip(src) {
+                            unsafe { *out.0.add(r * width + q0 + t) = v };
                         }
                     }
                 }
@@ -147,7 +160,7 @@ pub fn jacobian_by_vjp<T: Real>(
     check_chunk(chunk)?;
     let tape = net.record(theta, x)?;
     let (n, o, p) = (tape.batch(), net.output_dim(), net.num_params());
-    let mut jac = Matrix::zeros(n * o, p);
+    let mut jac = zeroed_large::<T>(n * o, p);
     let blocks = (n * o).div_ceil(chunk);
     let par = inner_par(blocks);
     let output = tape.nodes().len() - 1;

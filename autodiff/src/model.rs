@@ -649,3 +649,43 @@ pub(crate) struct SharedMut<T>(pub *mut T);
 unsafe impl<T: Send> Send for SharedMut<T> {}
 // SAFETY: as above.
 unsafe impl<T: Send> Sync for SharedMut<T> {}
+
+/// A zeroed rows×cols matrix for a large result (a Jacobian, a kernel).
+///
+/// Such buffers are written once, sample block by sample block, and their cost is dominated by
+/// the first touch of every page: 4 KiB page faults cost more than the arithmetic that fills
+/// them. On Linux the buffer is therefore advised as transparent-huge-page memory before the
+/// first touch (`madvise(MADV_HUGEPAGE)`, a hint the kernel may ignore), so one fault maps
+/// 2 MiB. The memory comes from `calloc` and is not touched here, so the advice takes effect.
+pub(crate) fn zeroed_large<T: Real>(rows: usize, cols: usize) -> Matrix<T> {
+    let mut m = Matrix::zeros(rows, cols);
+    advise_huge_pages(m.as_mut_slice());
+    m
+}
+
+#[cfg(target_os = "linux")]
+fn advise_huge_pages<T>(buf: &mut [T]) {
+    const HUGE: usize = 2 << 20;
+    const MADV_HUGEPAGE: i32 = 14;
+    extern "C" {
+        fn madvise(addr: *mut std::ffi::c_void, len: usize, advice: i32) -> i32;
+    }
+    let bytes = std::mem::size_of_val(buf);
+    if bytes < 4 * HUGE {
+        return;
+    }
+    let start = buf.as_mut_ptr() as usize;
+    let first = start.div_ceil(HUGE) * HUGE;
+    let end = (start + bytes) / HUGE * HUGE;
+    if end > first {
+        // SAFETY: [first, end) lies inside `buf`, which we borrow mutably; MADV_HUGEPAGE only
+        // changes how the kernel backs the pages, never their contents. The result is ignored:
+        // the advice is an optimisation.
+        unsafe {
+            madvise(first as *mut std::ffi::c_void, end - first, MADV_HUGEPAGE);
+        }
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn advise_huge_pages<T>(_buf: &mut [T]) {}

@@ -23,7 +23,7 @@
 
 use crate::error::{AdError, Result};
 use crate::jacobian::inner_par;
-use crate::model::{Cotangents, ParamSink, SharedMut, Tape};
+use crate::model::{zeroed_large, Cotangents, ParamSink, SharedMut, Tape};
 use crate::nn::{Layer, Mlp};
 use crate::ops::affine::Affine;
 use linalg::{gemm, gemm_with, MatRef, Matrix, Par, Real};
@@ -180,7 +180,7 @@ fn assemble<T: Real>(
     };
     // Δ_l as (n·q)×(n_l·o/q): per-(sample, output) rows for the full kernel, per-sample rows
     // (the o cotangents side by side) for the traced one.
-    let mut kernel = Matrix::<T>::zeros(rows, cols);
+    let mut kernel = zeroed_large::<T>(rows, cols);
     let out = SharedMut(kernel.as_mut_slice().as_mut_ptr());
     tiles.par_iter().try_for_each(|&(i0, j0)| -> Result<()> {
         let out = out;
