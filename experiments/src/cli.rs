@@ -1,7 +1,7 @@
 //! Argument parsing (clap, derive) and dispatch for the `tangent` binary.
 
 use crate::data::{DataConfig, DataSpec};
-use crate::experiments::{imbalance, linearize, newton_vs_gd};
+use crate::experiments::{imbalance, linearize, newton_vs_gd, width_sweep};
 use crate::model::{parse_widths, ModelConfig};
 
 /// Comma-separated widths as one argument value.
@@ -72,23 +72,23 @@ pub struct DataArgs {
     /// idx:IMAGES,LABELS, csv:PATH (last column the target), teacher, spirals or sine.
     #[arg(long, default_value = "digits", value_parser = DataSpec::parse, value_name = "SPEC")]
     pub data: DataSpec,
-    /// Training samples (a seeded subset).
-    #[arg(long, default_value_t = 200, value_name = "N")]
-    pub n_train: usize,
-    /// Test samples.
-    #[arg(long, default_value_t = 500, value_name = "N")]
-    pub n_test: usize,
+    /// Training samples, a seeded subset [default: 200 for linearize, 100 for width-sweep].
+    #[arg(long, value_name = "N")]
+    pub n_train: Option<usize>,
+    /// Test samples [default: 500 for linearize, 300 for width-sweep].
+    #[arg(long, value_name = "N")]
+    pub n_test: Option<usize>,
     /// Seed of the train/test split and of synthetic data.
     #[arg(long, default_value_t = 0, value_name = "SEED")]
     pub data_seed: u64,
 }
 
 impl DataArgs {
-    fn config(&self) -> DataConfig {
+    fn config(&self, default: &DataConfig) -> DataConfig {
         DataConfig {
             spec: self.data.clone(),
-            n_train: self.n_train,
-            n_test: self.n_test,
+            n_train: self.n_train.unwrap_or(default.n_train),
+            n_test: self.n_test.unwrap_or(default.n_test),
             seed: self.data_seed,
         }
     }
@@ -104,7 +104,7 @@ pub struct ModelArgs {
     #[arg(long, default_value = "ntk", value_parser = ["ntk", "standard"])]
     pub parameterization: String,
     /// σ_w.
-    #[arg(long, default_value_t = std::f64::consts::SQRT_2, allow_negative_numbers = true)]
+    #[arg(long, default_value_t = 1.0, allow_negative_numbers = true)]
     pub sigma_w: f64,
     /// σ_b.
     #[arg(long, default_value_t = 0.1, allow_negative_numbers = true)]
@@ -136,7 +136,7 @@ pub struct LinearizeArgs {
     /// Precision of the network and its derivatives (the kernel algebra is f64).
     #[arg(long, value_enum, default_value_t = linearize::Dtype::F64)]
     pub dtype: linearize::Dtype,
-    /// Kernel: auto (full when it fits in memory, else output-averaged), full or traced.
+    /// Kernel: auto (full when it fits in memory, else output-traced), full or traced.
     #[arg(long, value_enum, default_value_t = linearize::KernelChoice::Auto)]
     pub kernel: linearize::KernelChoice,
     /// Memory budget for the kernel matrices, MiB (default: 70% of available memory).
@@ -152,11 +152,35 @@ pub struct LinearizeArgs {
     pub common: CommonArgs,
 }
 
+impl WidthSweepArgs {
+    /// The experiment configuration these options describe.
+    pub fn config(&self) -> width_sweep::Config {
+        width_sweep::Config {
+            data: self.data.config(&width_sweep::Config::default().data),
+            model: ModelConfig {
+                widths: vec![],
+                activation: self.model.activation.clone(),
+                parameterization: self.model.parameterization.clone(),
+                sigma_w: self.model.sigma_w,
+                sigma_b: self.model.sigma_b,
+                seed: 0,
+            },
+            widths: self.widths.0.clone(),
+            depth: self.depth as usize,
+            seeds: self.seeds as usize,
+            lambda: self.lambda,
+            steps: self.steps,
+            lr: self.lr,
+            dtype: self.dtype,
+        }
+    }
+}
+
 impl LinearizeArgs {
     /// The experiment configuration these options describe.
     pub fn config(&self) -> linearize::Config {
         linearize::Config {
-            data: self.data.config(),
+            data: self.data.config(&linearize::Config::default().data),
             model: ModelConfig {
                 widths: self.widths.0.clone(),
                 activation: self.model.activation.clone(),
@@ -365,7 +389,20 @@ pub fn run(cli: Cli) -> Result<()> {
             let s = imbalance::run_with(&cfg, obs.as_mut())?;
             finish(&a.common, a.seed, imbalance::output(&s)?)
         }
-        Command::WidthSweep(_) | Command::BenchJacobian(_) => {
+        Command::WidthSweep(a) => {
+            setup_threads(a.common.threads)?;
+            report::check_out_root(&a.common.out)?;
+            let cfg = a.config();
+            linearize::validate(&linearize::Config {
+                lambda: cfg.lambda,
+                lr: cfg.lr,
+                ..Default::default()
+            })?;
+            let mut obs = observer(&a.common);
+            let s = width_sweep::run_with(&cfg, obs.as_mut())?;
+            finish(&a.common, 0, width_sweep::output(&s)?)
+        }
+        Command::BenchJacobian(_) => {
             bail!("this experiment is not available in this build")
         }
     }

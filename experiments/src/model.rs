@@ -31,7 +31,7 @@ impl Default for ModelConfig {
             widths: vec![512],
             activation: "relu".into(),
             parameterization: "ntk".into(),
-            sigma_w: 2f64.sqrt(),
+            sigma_w: 1.0,
             sigma_b: 0.1,
             seed: 0,
         }
@@ -86,7 +86,7 @@ pub fn build(cfg: &ModelConfig, d: usize, o: usize) -> Result<Mlp> {
 pub enum KernelForm {
     /// The full (n·o)×(n·o) kernel, row index i·o + a.
     Full,
-    /// The n×n output-averaged kernel K̄ᵢⱼ = (1/o²) Σ_{a,b} K_{(i,a),(j,b)}.
+    /// The n×n output-traced kernel K̄ᵢⱼ = (1/o) Σ_a K_{(i,a),(j,a)}.
     Traced,
 }
 
@@ -109,8 +109,9 @@ pub fn available_memory_bytes() -> Option<u128> {
     Some(kb * 1024)
 }
 
-/// Empirical NTK Θ(X₁, X₂) = J(X₁) J(X₂)ᵀ at θ, in f64 (full or output-averaged), by
-/// contracting Jacobians computed by reverse mode.
+/// Empirical NTK Θ(X₁, X₂) = J(X₁) J(X₂)ᵀ at θ, in f64: the full (n₁·o)×(n₂·o) kernel or the
+/// output-traced n₁×n₂ kernel (1/o)·Σ_a K[(i, a), (j, a)], by the structured per-layer products
+/// of `autodiff::ntk`, which never form J.
 pub fn ntk<T: Real>(
     mlp: &Mlp,
     theta: &[T],
@@ -118,35 +119,12 @@ pub fn ntk<T: Real>(
     x2: Option<MatRef<'_, T>>,
     form: KernelForm,
 ) -> Result<Matrix<f64>> {
-    let o = mlp.output_dim();
-    let jac = |x: MatRef<'_, T>| {
-        autodiff::jacobian::jacobian_by_vjp(mlp, theta, x, 64).map_err(|e| anyhow!("Jacobian: {e}"))
-    };
-    let j1 = jac(x1)?;
-    let j2 = match x2 {
-        Some(x2) => Some(jac(x2)?),
-        None => None,
-    };
-    let j2r = j2.as_ref().unwrap_or(&j1);
-    let k = linalg::matmul(j1.as_ref(), j2r.as_ref().t())?;
-    let full = Matrix::from_fn(k.rows(), k.cols(), |i, j| k.get(i, j).to_f64());
-    Ok(match form {
-        KernelForm::Full => full,
-        KernelForm::Traced => average_outputs(&full, o),
-    })
-}
-
-/// K̄ᵢⱼ = (1/o²) Σ_{a,b} K_{(i,a),(j,b)}: the output-averaged kernel of a full one.
-pub fn average_outputs(k: &Matrix<f64>, o: usize) -> Matrix<f64> {
-    let (n1, n2) = (k.rows() / o, k.cols() / o);
-    let scale = 1.0 / (o * o) as f64;
-    Matrix::from_fn(n1, n2, |i, j| {
-        let mut s = 0.0;
-        for a in 0..o {
-            for b in 0..o {
-                s += k.get(i * o + a, j * o + b);
-            }
-        }
-        s * scale
-    })
+    let k = match form {
+        KernelForm::Full => autodiff::ntk::ntk_structured(mlp, theta, x1, x2),
+        KernelForm::Traced => autodiff::ntk::ntk_traced(mlp, theta, x1, x2),
+    }
+    .map_err(|e| anyhow!("empirical NTK: {e}"))?;
+    Ok(Matrix::from_fn(k.rows(), k.cols(), |i, j| {
+        k.get(i, j).to_f64()
+    }))
 }

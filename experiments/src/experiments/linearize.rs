@@ -26,7 +26,6 @@ use linalg::{
 };
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
-use std::sync::Mutex;
 use std::time::Instant;
 
 /// Floating-point precision of the network and its derivatives. The kernel algebra
@@ -57,7 +56,7 @@ pub enum KernelChoice {
     Auto,
     /// Always the full (n·o)² kernel; refuse when it does not fit.
     Full,
-    /// Always the output-averaged n×n kernel.
+    /// Always the output-traced n×n kernel.
     Traced,
 }
 
@@ -278,46 +277,6 @@ fn fit(ds: &Dataset, train: &[f64], test: &[f64]) -> Fit {
     }
 }
 
-/// (JᵀJ + λI)v, matrix-free: one JVP then one VJP at θ₀.
-struct GaussNewton<'a, T: Real> {
-    mlp: &'a Mlp,
-    theta: &'a [T],
-    x: MatRef<'a, T>,
-    lambda: T,
-    error: Mutex<Option<String>>,
-}
-
-impl<T: Real> LinearOperator<T> for GaussNewton<'_, T> {
-    fn dim(&self) -> usize {
-        self.mlp.num_params()
-    }
-    fn apply(&self, v: &[T], y: &mut [T]) {
-        let res = (|| -> Result<Vec<T>> {
-            let (_, jv) = self
-                .mlp
-                .jvp(self.theta, self.x, v)
-                .map_err(|e| anyhow!("{e}"))?;
-            let (_, jtjv) = self
-                .mlp
-                .vjp(self.theta, self.x, jv.as_ref())
-                .map_err(|e| anyhow!("{e}"))?;
-            Ok(jtjv)
-        })();
-        match res {
-            Ok(g) => {
-                for ((yi, gi), vi) in y.iter_mut().zip(&g).zip(v) {
-                    *yi = *gi + self.lambda * *vi;
-                }
-            }
-            Err(e) => {
-                // CG sees NaN and stops with a breakdown; the message is reported afterwards.
-                *self.error.lock().unwrap_or_else(|p| p.into_inner()) = Some(e.to_string());
-                y.iter_mut().for_each(|v| *v = T::from_f64(f64::NAN));
-            }
-        }
-    }
-}
-
 fn run_typed<T: Real>(cfg: &Config, ds: &Dataset, obs: &mut dyn Observer) -> Result<Summary> {
     let mut secs = serde_json::Map::new();
     let (n, m, d, o) = (ds.n_train(), ds.n_test(), ds.input_dim(), ds.output_dim());
@@ -343,14 +302,14 @@ fn run_typed<T: Real>(cfg: &Config, ds: &Dataset, obs: &mut dyn Observer) -> Res
         KernelChoice::Auto if o == 1 => bail!("the kernel needs about {} but the budget is {}: use fewer points", mib(full_bytes), mib(budget)),
         KernelChoice::Auto if traced_bytes <= budget => {
             let why = format!(
-                "the full (n·o)² kernel would need about {} (budget {}): using the output-averaged n×n kernel (about {})",
+                "the full (n·o)² kernel would need about {} (budget {}): using the output-traced n×n kernel (about {})",
                 mib(full_bytes), mib(budget), mib(traced_bytes)
             );
             obs.message(&format!("note: {why}"));
             (KernelForm::Traced, why)
         }
         KernelChoice::Auto => bail!(
-            "even the output-averaged kernel needs about {} but the budget is {}: use fewer points (--n-train/--n-test)",
+            "even the output-traced kernel needs about {} but the budget is {}: use fewer points (--n-train/--n-test)",
             mib(traced_bytes), mib(budget)
         ),
     };
@@ -364,7 +323,7 @@ fn run_typed<T: Real>(cfg: &Config, ds: &Dataset, obs: &mut dyn Observer) -> Res
         && traced_bytes > budget
     {
         bail!(
-            "the output-averaged kernel needs about {} but the budget is {}",
+            "the output-traced kernel needs about {} but the budget is {}",
             mib(traced_bytes),
             mib(budget)
         );
@@ -613,13 +572,9 @@ fn run_typed<T: Real>(cfg: &Config, ds: &Dataset, obs: &mut dyn Observer) -> Res
         let (_, b) = mlp
             .vjp(&theta0, x_train.as_ref(), neg_r0.as_ref())
             .map_err(ad)?;
-        let op = GaussNewton {
-            mlp: &mlp,
-            theta: &theta0,
-            x: x_train.as_ref(),
-            lambda: T::from_f64(cfg.lambda),
-            error: Mutex::new(None),
-        };
+        let op =
+            autodiff::ntk::GaussNewtonOperator::new(&mlp, &theta0, x_train.as_ref(), cfg.lambda)
+                .map_err(ad)?;
         let rtol = if cfg.dtype == Dtype::F32 {
             cfg.cg_rtol.max(1e-5)
         } else {
@@ -635,9 +590,6 @@ fn run_typed<T: Real>(cfg: &Config, ds: &Dataset, obs: &mut dyn Observer) -> Res
                 ..Default::default()
             },
         )?;
-        if let Some(e) = op.error.lock().unwrap_or_else(|p| p.into_inner()).take() {
-            bail!("CG in parameter space: {e}");
-        }
         let alpha_t = Matrix::from_fn(n, o, |i, a| T::from_f64(alpha.get(i * o + a, 0)));
         let (_, delta_kernel) = mlp
             .vjp(&theta0, x_train.as_ref(), alpha_t.as_ref())
@@ -783,7 +735,7 @@ fn dump<T: Real>(
         "kernel": match form { KernelForm::Full => "full", KernelForm::Traced => "traced" },
         "kernel_note": match form {
             KernelForm::Full => "ntk_train is (n·o)×(n·o), row index i·o + a; alpha is n×o",
-            KernelForm::Traced => "ntk_train is n×n, the output average (1/o²)Σ_ab K[(i,a),(j,b)]; alpha is n×o",
+            KernelForm::Traced => "ntk_train is n×n, the output trace (1/o)·Σ_a K[(i,a),(j,a)]; alpha is n×o",
         },
         "loss": "1/(2n)·‖f − Y‖²_F",
         "layout": layout,
@@ -878,7 +830,7 @@ pub fn output(s: &Summary) -> Result<RunOutput> {
             "{} ({}×{})",
             match s.kernel_form {
                 KernelForm::Full => "full",
-                KernelForm::Traced => "output-averaged",
+                KernelForm::Traced => "output-traced",
             },
             s.spectrum.len(),
             s.spectrum.len()
@@ -898,7 +850,7 @@ pub fn output(s: &Summary) -> Result<RunOutput> {
     let mut notes = Vec::new();
     if s.kernel_form == KernelForm::Traced {
         notes.push(format!("kernel: {}", s.kernel_reason));
-        notes.push("with the output-averaged kernel K̄, the closed-form GD uses o·K̄ (exact when K = Θ ⊗ I, as at infinite width); the CG comparison needs the full kernel and is skipped".into());
+        notes.push("with the output-traced kernel K̄ = (1/o)Σₐ K[(i,a),(j,a)], every output is fitted with the same n×n kernel (exact when K = K̄ ⊗ I, as at infinite width); the CG comparison needs the full kernel and is skipped".into());
     }
     let curves = Curves {
         name: "curves".into(),

@@ -5,3 +5,4 @@
 pub mod imbalance;
 pub mod linearize;
 pub mod newton_vs_gd;
+pub mod width_sweep;
