@@ -227,8 +227,29 @@ fn substitute_cols<T: Real>(tri: &[T], n: usize, mut b: MatMut<'_, T>, upper: bo
     // Walk B along its contiguous direction when it has one.
     let rows_inner = rs.abs() < cs.abs();
     let at = |i: usize, c: usize| row(i) as isize * rs + c as isize * cs;
+    // The Cholesky panel (B = A₂₁ᵀ, columns contiguous) in f64: 4×4 AVX transposes.
+    let simd_f64 = !upper
+        && rs == 1
+        && n % 4 == 0
+        && fused
+        && std::any::TypeId::of::<T>() == std::any::TypeId::of::<f64>();
     for c0 in (0..m).step_by(TILE) {
         let w = TILE.min(m - c0);
+        #[cfg(target_arch = "x86_64")]
+        if simd_f64 && w % 4 == 0 {
+            let tp = tile.as_mut_ptr() as *mut f64;
+            // SAFETY: T is f64 (checked above), AVX2 is present (`fused`), and the ranges are
+            // those of the scalar copies below: columns c0..c0+w of b with rows 0..n
+            // contiguous, and rows 0..n × columns 0..w of the tile.
+            unsafe {
+                let bp = base.offset(c0 as isize * cs) as *mut f64;
+                transpose_f64(bp, cs, tp, TILE as isize, w, n);
+                forward_tile(fused, tri, n, &mut tile);
+                let tp = tile.as_ptr() as *const f64;
+                transpose_f64(tp as *mut f64, TILE as isize, bp, cs, n, w);
+            }
+            continue;
+        }
         // SAFETY (both copies): row(i) < n = rows and c0 + c < m, so every offset addresses an
         // entry of b, which this function borrows exclusively.
         if rows_inner {
@@ -257,6 +278,42 @@ fn substitute_cols<T: Real>(tri: &[T], n: usize, mut b: MatMut<'_, T>, upper: bo
                     unsafe { *base.offset(at(i, c0 + c)) = tile[i * TILE + c] };
                 }
             }
+        }
+    }
+}
+
+/// dst[j·ds + k] = src[k·ss + j] for k < rows, j < len (both multiples of 4), by 4×4 blocks
+/// held in AVX registers.
+///
+/// # Safety
+/// AVX2 present; all addressed entries valid, `dst` exclusive and not overlapping `src`.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn transpose_f64(
+    src: *mut f64,
+    ss: isize,
+    dst: *mut f64,
+    ds: isize,
+    rows: usize,
+    len: usize,
+) {
+    use std::arch::x86_64::*;
+    for k in (0..rows).step_by(4) {
+        for j in (0..len).step_by(4) {
+            let s = src.offset(k as isize * ss + j as isize);
+            let r0 = _mm256_loadu_pd(s);
+            let r1 = _mm256_loadu_pd(s.offset(ss));
+            let r2 = _mm256_loadu_pd(s.offset(2 * ss));
+            let r3 = _mm256_loadu_pd(s.offset(3 * ss));
+            let t0 = _mm256_unpacklo_pd(r0, r1);
+            let t1 = _mm256_unpackhi_pd(r0, r1);
+            let t2 = _mm256_unpacklo_pd(r2, r3);
+            let t3 = _mm256_unpackhi_pd(r2, r3);
+            let d = dst.offset(j as isize * ds + k as isize);
+            _mm256_storeu_pd(d, _mm256_permute2f128_pd(t0, t2, 0x20));
+            _mm256_storeu_pd(d.offset(ds), _mm256_permute2f128_pd(t1, t3, 0x20));
+            _mm256_storeu_pd(d.offset(2 * ds), _mm256_permute2f128_pd(t0, t2, 0x31));
+            _mm256_storeu_pd(d.offset(3 * ds), _mm256_permute2f128_pd(t1, t3, 0x31));
         }
     }
 }
