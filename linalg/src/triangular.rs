@@ -230,13 +230,13 @@ fn substitute_cols<T: Real>(tri: &[T], n: usize, mut b: MatMut<'_, T>, upper: bo
     // The Cholesky panel (B = A₂₁ᵀ, columns contiguous) in f64: 4×4 AVX transposes.
     let simd_f64 = !upper
         && rs == 1
-        && n % 4 == 0
+        && n.is_multiple_of(4)
         && fused
         && std::any::TypeId::of::<T>() == std::any::TypeId::of::<f64>();
     for c0 in (0..m).step_by(TILE) {
         let w = TILE.min(m - c0);
         #[cfg(target_arch = "x86_64")]
-        if simd_f64 && w % 4 == 0 {
+        if simd_f64 && w.is_multiple_of(4) {
             let tp = tile.as_mut_ptr() as *mut f64;
             // SAFETY: T is f64 (checked above), AVX2 is present (`fused`), and the ranges are
             // those of the scalar copies below: columns c0..c0+w of b with rows 0..n
