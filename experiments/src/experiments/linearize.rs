@@ -20,10 +20,7 @@ use crate::progress::Observer;
 use crate::report::{self, table::fmt, table::pct, Chart, Curves, RunOutput, SeriesStyle, Table};
 use anyhow::{anyhow, bail, Context, Result};
 use autodiff::nn::Mlp;
-use linalg::{
-    cg, lanczos_extremes, symmetric_eigen, CgOptions, CgVerdict, Cholesky, LinearOperator, MatRef,
-    Matrix, Real,
-};
+use linalg::{cg, lanczos_extremes, symmetric_eigen, CgOptions, CgVerdict, Cholesky, Matrix, Real};
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 use std::time::Instant;
