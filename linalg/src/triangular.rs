@@ -5,7 +5,7 @@
 //! "Recursive blocked algorithms and hybrid data structures for dense matrix library
 //! software", SIAM Review 46(1), 2004): split L = [L₁₁ 0; L₂₁ L₂₂] and B = [B₁; B₂], solve
 //! L₁₁X₁ = B₁, update B₂ ← B₂ − L₂₁X₁ with one GEMM, then solve L₂₂X₂ = B₂. Almost all flops land
-//! in GEMM calls; only diagonal blocks of at most [`BASE`] rows are solved by substitution.
+//! in GEMM calls; only diagonal blocks of at most `BASE` (32) rows are solved by substitution.
 //!
 //! Each right-hand side (column of B) is computed by exactly one task in a fixed order, and
 //! GEMM is deterministic, so results do not depend on the rayon thread count.
