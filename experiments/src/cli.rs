@@ -1,7 +1,7 @@
 //! Argument parsing (clap, derive) and dispatch for the `tangent` binary.
 
 use crate::data::{DataConfig, DataSpec};
-use crate::experiments::{imbalance, linearize, newton_vs_gd, width_sweep};
+use crate::experiments::{bench_jacobian, imbalance, linearize, newton_vs_gd, width_sweep};
 use crate::model::{parse_widths, ModelConfig};
 
 /// Comma-separated widths as one argument value.
@@ -402,8 +402,36 @@ pub fn run(cli: Cli) -> Result<()> {
             let s = width_sweep::run_with(&cfg, obs.as_mut())?;
             finish(&a.common, 0, width_sweep::output(&s)?)
         }
-        Command::BenchJacobian(_) => {
-            bail!("this experiment is not available in this build")
+        Command::BenchJacobian(a) => {
+            setup_threads(a.common.threads)?;
+            report::check_out_root(&a.common.out)?;
+            let cfg = bench_jacobian::Config {
+                dtypes: a.dtype.clone(),
+                reps: a.reps as usize,
+                reference: !a.no_reference,
+                sweep: !a.reference_only,
+                ..Default::default()
+            };
+            let mut obs = observer(&a.common);
+            let s = bench_jacobian::run_with(&cfg, obs.as_mut())?;
+            let out = bench_jacobian::output(&s)?;
+            if a.common.json {
+                // The shared format: {"cases": [{"model", "dtype", "threads", "method",
+                // "median_s", "peak_bytes"}, …]}.
+                let common = CommonArgs {
+                    json: false,
+                    ..a.common.clone()
+                };
+                if !common.no_write {
+                    report::write_run(&common.out, &report::run_id(0), &out)?;
+                }
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&bench_jacobian::json(&s))?
+                );
+                return Ok(());
+            }
+            finish(&a.common, 0, out)
         }
     }
 }

@@ -2,6 +2,7 @@
 //! `run_with(&Config, &mut dyn Observer) -> Result<Summary>` that does the math without
 //! printing, and an `output(&Summary) -> RunOutput` that builds tables, curves and charts.
 
+pub mod bench_jacobian;
 pub mod imbalance;
 pub mod linearize;
 pub mod newton_vs_gd;
