@@ -17,6 +17,7 @@ use crate::nn::{Layer, Mlp};
 use crate::ops::affine::Affine;
 use crate::ops::elementwise::{Activation, Unary};
 use linalg::{MatMut, MatRef, Matrix, Par, Real};
+use rayon::prelude::*;
 use std::borrow::Cow;
 
 /// The two layer-level operations a dense network is made of.
@@ -42,10 +43,26 @@ pub fn mlp<T: Real, O: Ops<T>>(o: &mut O, net: &Mlp, x: O::Value) -> Result<O::V
     Ok(h)
 }
 
+/// Entries per rayon task in elementwise maps: transcendental activations (tanh, erf) cost
+/// tens of nanoseconds each, so large maps are worth splitting; each entry is computed by one
+/// task, so the result does not depend on the thread count.
+const MAP_GRAIN: usize = 1 << 14;
+
 /// Applies φ to every entry of `x`.
 fn map_activation<T: Real>(act: Activation, x: &Matrix<T>) -> Matrix<T> {
-    let data = x.as_slice().iter().map(|&v| act.value(v)).collect();
-    Matrix::from_vec(x.rows(), x.cols(), data).expect("same shape")
+    let mut y = x.clone();
+    map_in_place(y.as_mut_slice(), |v| act.value(v));
+    y
+}
+
+/// v ← g(v) for every entry, in parallel chunks when the slice is large.
+fn map_in_place<T: Real>(data: &mut [T], g: impl Fn(T) -> T + Sync) {
+    if data.len() <= MAP_GRAIN {
+        data.iter_mut().for_each(|v| *v = g(*v));
+    } else {
+        data.par_chunks_mut(MAP_GRAIN)
+            .for_each(|c| c.iter_mut().for_each(|v| *v = g(*v)));
+    }
 }
 
 fn affine_forward<T: Real>(aff: &Affine<'_, T>, a: &Matrix<T>, par: Par) -> Result<Matrix<T>> {
@@ -76,9 +93,7 @@ impl<T: Real> Ops<T> for Eval<'_, T> {
         affine_forward(&layer.affine(self.theta)?, &input, self.par)
     }
     fn unary(&mut self, act: Activation, mut input: Matrix<T>) -> Result<Matrix<T>> {
-        for v in input.as_mut_slice() {
-            *v = act.value(*v);
-        }
+        map_in_place(input.as_mut_slice(), |v| act.value(v));
         Ok(input)
     }
 }
@@ -382,13 +397,23 @@ impl<'a, T: Real> Ops<T> for Forward<'a, T> {
 
 /// φ'(z) entry by entry, given z and y = φ(z).
 pub(crate) fn slopes<T: Real>(act: Activation, x: &Matrix<T>, y: &Matrix<T>) -> Matrix<T> {
-    let data = x
-        .as_slice()
-        .iter()
-        .zip(y.as_slice())
-        .map(|(&a, &b)| act.slope(a, b))
-        .collect();
-    Matrix::from_vec(x.rows(), x.cols(), data).expect("same shape")
+    let mut d = y.clone();
+    let xs = x.as_slice();
+    if xs.len() <= MAP_GRAIN {
+        for (dv, &xv) in d.as_mut_slice().iter_mut().zip(xs) {
+            *dv = act.slope(xv, *dv);
+        }
+    } else {
+        d.as_mut_slice()
+            .par_chunks_mut(MAP_GRAIN)
+            .zip(xs.par_chunks(MAP_GRAIN))
+            .for_each(|(dc, xc)| {
+                for (dv, &xv) in dc.iter_mut().zip(xc) {
+                    *dv = act.slope(xv, *dv);
+                }
+            });
+    }
+    d
 }
 
 // ---------------------------------------------------------------------------------------
