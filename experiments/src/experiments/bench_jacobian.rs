@@ -122,11 +122,12 @@ fn networks(cfg: &Config) -> Vec<(String, Vec<usize>, usize, Activation)> {
         ));
     }
     if cfg.sweep {
-        // From many outputs and few parameters to few outputs and many parameters, batch 32.
-        for (o, w) in [(256, 16), (64, 64), (16, 256), (4, 1024), (1, 4096)] {
+        // From many outputs and few parameters (p/(n·o) ≈ 0.3) to few outputs and many
+        // parameters (≈ 640); 8 inputs, one hidden layer, batch 32.
+        for (o, w) in [(256, 8), (128, 16), (32, 64), (8, 256), (1, 2048)] {
             v.push((
                 format!("sweep-{o}x{w}"),
-                vec![32, w, o],
+                vec![8, w, o],
                 32,
                 Activation::Tanh,
             ));
