@@ -284,7 +284,8 @@ pub fn matvec<T: Real>(alpha: T, a: MatRef<'_, T>, x: &[T], beta: T, y: &mut [T]
         scale(beta, y);
         return Ok(());
     }
-    gemv::gemv(m.saturating_mul(n) >= PARALLEL_FLOPS / 16, alpha, a, x, beta, y);
+    let parallel = m.saturating_mul(n) >= PARALLEL_FLOPS / 16;
+    gemv::gemv(parallel, alpha, a, x, beta, y);
     Ok(())
 }
 
