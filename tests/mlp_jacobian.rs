@@ -312,11 +312,11 @@ fn init_is_seeded_and_has_the_documented_variance() {
     let theta_std: Vec<f64> = {
         let mut v = t.clone();
         for layer in ntk_net.layers() {
-            for j in layer.w_offset..layer.b_offset {
-                v[j] *= layer.w_scale;
+            for w in &mut v[layer.w_offset..layer.b_offset] {
+                *w *= layer.w_scale;
             }
-            for j in layer.b_offset..layer.b_offset + layer.n_out {
-                v[j] *= layer.b_scale;
+            for b in &mut v[layer.b_offset..layer.b_offset + layer.n_out] {
+                *b *= layer.b_scale;
             }
         }
         v

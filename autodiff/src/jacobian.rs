@@ -98,7 +98,6 @@ pub fn jacobian_columns_by_jvp<T: Real>(
     blocks.par_iter().try_for_each(|&(q0, q1)| -> Result<()> {
         let idx = &columns[q0..q1];
         let tangent = jvp_block(net, &tape, Seeds::OneHot(idx), par)?;
-        let out = out;
         let k = q1 - q0;
         // Tangent t of the block is column q0 + t of J. Both forms below are written in tiles
         // of TILE rows of J, so the k columns of a row are written together and the reads
@@ -113,7 +112,7 @@ pub fn jacobian_columns_by_jvp<T: Real>(
                 for i0 in (0..n).step_by(TILE) {
                     for (t, &a) in col.iter().enumerate() {
                         for i in i0..(i0 + TILE).min(n) {
-                            unsafe { *out.0.add((i * o + a) * width + q0 + t) = val.get(t, i) };
+                            unsafe { *out.get().add((i * o + a) * width + q0 + t) = val.get(t, i) };
                         }
                     }
                 }
@@ -127,7 +126,7 @@ pub fn jacobian_columns_by_jvp<T: Real>(
                     for t in 0..k {
                         let src = &d[t * m + r0..t * m + r1];
                         for (r, &v) in (r0..r1).zip(src) {
-                            unsafe { *out.0.add(r * width + q0 + t) = v };
+                            unsafe { *out.get().add(r * width + q0 + t) = v };
                         }
                     }
                 }

@@ -570,7 +570,7 @@ impl<T: Real> Tape<'_, T> {
         par: Par,
     ) -> Result<()> {
         let rows = cot.data.rows();
-        if cot.sample.len() != rows || cot.owners == 0 || rows % cot.owners != 0 {
+        if cot.sample.len() != rows || cot.owners == 0 || !rows.is_multiple_of(cot.owners) {
             return Err(AdError::Shape {
                 what: format!(
                     "cotangent block of {rows} rows with {} sample indices and {} owners",
@@ -674,6 +674,14 @@ pub(crate) struct SharedMut<T>(pub *mut T);
 unsafe impl<T: Send> Send for SharedMut<T> {}
 // SAFETY: as above.
 unsafe impl<T: Send> Sync for SharedMut<T> {}
+
+impl<T> SharedMut<T> {
+    /// The pointer. A method, so that closures capture the whole (Send + Sync) wrapper.
+    #[inline]
+    pub(crate) fn get(self) -> *mut T {
+        self.0
+    }
+}
 
 /// A zeroed rows×cols matrix for a large result (a Jacobian, a kernel).
 ///

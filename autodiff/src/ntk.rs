@@ -183,7 +183,6 @@ fn assemble<T: Real>(
     let mut kernel = zeroed_large::<T>(rows, cols);
     let out = SharedMut(kernel.as_mut_slice().as_mut_ptr());
     tiles.par_iter().try_for_each(|&(i0, j0)| -> Result<()> {
-        let out = out;
         let (bi, bj) = (ts.min(n1 - i0), ts.min(n2 - j0));
         let mut acc = Matrix::<T>::zeros(bi * q, bj * q);
         let mut ga = Matrix::<T>::zeros(bi, bj);
@@ -243,9 +242,9 @@ fn assemble<T: Real>(
                 // which no other tile owns (only tiles with j0 ≥ i0 exist). In-bounds by
                 // construction; `kernel` outlives the loop.
                 unsafe {
-                    *out.0.add(r * cols + c) = v;
+                    *out.get().add(r * cols + c) = v;
                     if symmetric && j0 != i0 {
-                        *out.0.add(c * cols + r) = v;
+                        *out.get().add(c * cols + r) = v;
                     }
                 }
             }
