@@ -206,6 +206,21 @@ pub struct Summary {
     /// Eigenvalues of K, descending.
     #[serde(skip)]
     pub spectrum: Vec<f64>,
+    /// Test predictions (m×o, row-major) of the Newton step, of GD on the network after T
+    /// steps and of linearised GD (closed form) after T steps.
+    #[serde(skip)]
+    pub test_predictions: TestPredictions,
+}
+
+/// Test-set predictions of the three models, m×o row-major.
+#[derive(Clone, Debug, Default)]
+pub struct TestPredictions {
+    /// f₀(x*) + K(x*, X)α.
+    pub newton: Vec<f64>,
+    /// f(x*; θ_T).
+    pub gd: Vec<f64>,
+    /// Closed-form linearised GD after T steps.
+    pub linearized_gd: Vec<f64>,
 }
 
 /// Checks settings that do not need the data.
@@ -389,8 +404,10 @@ fn run_typed<T: Real>(cfg: &Config, ds: &Dataset, obs: &mut dyn Observer) -> Res
     // Spectrum: λ_max by Lanczos for the step, the full eigendecomposition for the closed form.
     obs.begin("spectrum of K (Lanczos, eigen)", 0);
     let t0 = Instant::now();
-    let lz = lanczos_extremes(&k, nk.min(300), 1e-8, cfg.model.seed)?;
-    let eig = symmetric_eigen(k.as_ref())?;
+    let lz = lanczos_extremes(&k, nk.min(300), 1e-8, cfg.model.seed)
+        .with_context(|| format!("Lanczos on the {nk}×{nk} kernel"))?;
+    let eig = symmetric_eigen(k.as_ref())
+        .with_context(|| format!("eigendecomposition of the {nk}×{nk} kernel"))?;
     secs.insert("spectrum".into(), t0.elapsed().as_secs_f64().into());
     obs.end();
     let lambda_max = lz.max.max(eig.values.last().copied().unwrap_or(0.0));
@@ -656,6 +673,11 @@ fn run_typed<T: Real>(cfg: &Config, ds: &Dataset, obs: &mut dyn Observer) -> Res
         seconds: serde_json::Value::Object(secs),
         curve,
         spectrum: eig.values.iter().rev().copied().collect(),
+        test_predictions: TestPredictions {
+            newton: newton_test.clone(),
+            gd: f_gd_test.as_slice().to_vec(),
+            linearized_gd: lin_test.clone(),
+        },
     };
     if let Some(dir) = &cfg.dump {
         dump(

@@ -1,0 +1,218 @@
+//! Cross-checks of `linearize` on small problems: the kernel solve against the parameter-space
+//! CG solve, the closed-form linearised GD against explicit steps, and the lazy-training
+//! ordering (a wide network stays closer to its linearisation than a narrow one).
+
+use experiments::data::{self, DataConfig, DataSpec};
+use experiments::experiments::linearize::{self, Config, KernelChoice};
+use experiments::model::{self, ModelConfig};
+use experiments::progress::Silent;
+use linalg::Matrix;
+
+fn small(width: usize, steps: usize) -> Config {
+    Config {
+        data: DataConfig {
+            spec: DataSpec::Digits,
+            n_train: 40,
+            n_test: 30,
+            seed: 3,
+        },
+        model: ModelConfig {
+            widths: vec![width],
+            seed: 7,
+            ..Default::default()
+        },
+        lambda: 1e-3,
+        steps,
+        kernel_change: true,
+        ..Default::default()
+    }
+}
+
+#[test]
+fn kernel_solve_equals_parameter_space_cg() {
+    let s = linearize::run_with(&small(64, 5), &mut Silent).unwrap();
+    let cg = s.cg.expect("full kernel: CG runs");
+    assert_eq!(cg.verdict, "converged");
+    assert!(
+        cg.rel_diff_delta < 1e-6,
+        "δ_CG vs Jᵀα: {}",
+        cg.rel_diff_delta
+    );
+    assert!(
+        cg.rel_diff_test_predictions < 1e-6,
+        "{}",
+        cg.rel_diff_test_predictions
+    );
+}
+
+#[test]
+fn closed_form_linearised_gd_equals_explicit_steps() {
+    let cfg = small(32, 60);
+    let s = linearize::run_with(&cfg, &mut Silent).unwrap();
+    // Step the linearised model explicitly: θ ← θ − η Jᵀ(f₀ + J(θ − θ₀) − Y)/n, with J·v and
+    // Jᵀ·u from forward and reverse mode at θ₀.
+    let ds = data::load(&cfg.data).unwrap();
+    let mlp = model::build(&cfg.model, ds.input_dim(), ds.output_dim()).unwrap();
+    let theta0: Vec<f64> = mlp.init(cfg.model.seed);
+    let (n, o) = (ds.n_train(), ds.output_dim());
+    let f0 = mlp.forward(&theta0, ds.x_train.as_ref()).unwrap();
+    let mut delta = vec![0.0; mlp.num_params()];
+    for _ in 0..cfg.steps {
+        let (_, jd) = mlp.jvp(&theta0, ds.x_train.as_ref(), &delta).unwrap();
+        let r = Matrix::from_fn(n, o, |i, a| {
+            (f0.get(i, a) + jd.get(i, a) - ds.y_train.get(i, a)) / n as f64
+        });
+        let (_, g) = mlp.vjp(&theta0, ds.x_train.as_ref(), r.as_ref()).unwrap();
+        for (d, gi) in delta.iter_mut().zip(&g) {
+            *d -= s.lr * gi;
+        }
+    }
+    let f0_test = mlp.forward(&theta0, ds.x_test.as_ref()).unwrap();
+    let (_, jd_test) = mlp.jvp(&theta0, ds.x_test.as_ref(), &delta).unwrap();
+    let explicit: Vec<f64> = f0_test
+        .as_slice()
+        .iter()
+        .zip(jd_test.as_slice())
+        .map(|(a, b)| a + b)
+        .collect();
+    let closed = &s.test_predictions.linearized_gd;
+    let num: f64 = explicit
+        .iter()
+        .zip(closed)
+        .map(|(a, b)| (a - b) * (a - b))
+        .sum::<f64>()
+        .sqrt();
+    let moved: f64 = explicit
+        .iter()
+        .zip(f0_test.as_slice())
+        .map(|(a, b)| (a - b) * (a - b))
+        .sum::<f64>()
+        .sqrt();
+    assert!(
+        moved > 1e-2,
+        "the linearised model must have moved ({moved})"
+    );
+    assert!(
+        num / moved < 1e-8,
+        "closed form vs explicit: {} (relative to the change {moved})",
+        num / moved
+    );
+}
+
+#[test]
+fn wide_network_stays_linear_narrow_one_drifts() {
+    let narrow = linearize::run_with(&small(16, 200), &mut Silent).unwrap();
+    let wide = linearize::run_with(&small(1024, 200), &mut Silent).unwrap();
+    assert!(
+        wide.function_gap_test * 3.0 < narrow.function_gap_test,
+        "gap wide {} vs narrow {}",
+        wide.function_gap_test,
+        narrow.function_gap_test
+    );
+    let (kw, kn) = (
+        wide.relative_kernel_change.unwrap(),
+        narrow.relative_kernel_change.unwrap(),
+    );
+    assert!(kw * 3.0 < kn, "kernel change wide {kw} vs narrow {kn}");
+    assert!(wide.relative_parameter_change < narrow.relative_parameter_change);
+}
+
+#[test]
+fn divergent_step_is_refused_with_the_stable_step() {
+    let cfg = Config {
+        lr: Some(1e3),
+        ..small(16, 5)
+    };
+    let e = linearize::run_with(&cfg, &mut Silent)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("diverge") && e.contains("largest stable step"),
+        "{e}"
+    );
+}
+
+#[test]
+fn kernel_too_large_is_refused_or_traced() {
+    let mut cfg = small(16, 3);
+    cfg.data.n_train = 40;
+    cfg.data.n_test = 30;
+    // full: 8·(3·400² + 400·300) ≈ 4.8 MB; traced: 8·(3·40² + 40·30) ≈ 48 KB.
+    cfg.max_memory_mib = Some(1);
+    cfg.kernel = KernelChoice::Full;
+    let e = linearize::run_with(&cfg, &mut Silent)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("full kernel") && e.contains("budget"), "{e}");
+    cfg.kernel = KernelChoice::Auto;
+    let s = linearize::run_with(&cfg, &mut Silent).unwrap();
+    assert_eq!(s.kernel_form, model::KernelForm::Traced);
+    assert!(
+        s.kernel_reason.contains("output-traced"),
+        "{}",
+        s.kernel_reason
+    );
+    assert!(s.cg.is_none());
+}
+
+#[test]
+fn f32_and_f64_agree_on_the_newton_step() {
+    let a = linearize::run_with(&small(32, 2), &mut Silent).unwrap();
+    let b = linearize::run_with(
+        &Config {
+            dtype: linearize::Dtype::F32,
+            ..small(32, 2)
+        },
+        &mut Silent,
+    )
+    .unwrap();
+    let num: f64 = a
+        .test_predictions
+        .newton
+        .iter()
+        .zip(&b.test_predictions.newton)
+        .map(|(x, y)| (x - y) * (x - y))
+        .sum::<f64>()
+        .sqrt();
+    let den: f64 = a
+        .test_predictions
+        .newton
+        .iter()
+        .map(|x| x * x)
+        .sum::<f64>()
+        .sqrt();
+    assert!(num / den < 1e-2, "{}", num / den);
+}
+
+#[test]
+fn audit_bundle_has_every_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = Config {
+        dump: Some(dir.path().to_path_buf()),
+        ..small(16, 2)
+    };
+    linearize::run_with(&cfg, &mut Silent).unwrap();
+    for f in [
+        "theta0.npy",
+        "x_train.npy",
+        "y_train.npy",
+        "x_test.npy",
+        "f0_train.npy",
+        "ntk_train.npy",
+        "alpha.npy",
+        "pred_test_newton.npy",
+        "model.json",
+    ] {
+        assert!(dir.path().join(f).is_file(), "{f} missing");
+    }
+    let m: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("model.json")).unwrap()).unwrap();
+    assert_eq!(m["activation"], "relu");
+    assert_eq!(m["parameterization"], "ntk");
+    let layout = m["layout"].as_array().unwrap();
+    assert_eq!(layout.len(), 4, "W1, b1, W2, b2");
+    assert_eq!(layout[0]["shape"], serde_json::json!([16, 64]));
+    let ntk = std::fs::read(dir.path().join("ntk_train.npy")).unwrap();
+    let header = String::from_utf8_lossy(&ntk[..128]).to_string();
+    assert!(header.contains("(400, 400"), "{header}");
+}
