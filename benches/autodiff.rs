@@ -149,7 +149,7 @@ fn selected(filter: &Option<String>, name: &str) -> bool {
 }
 
 fn mlp_benches<T: Real>(c: &mut Criterion, filter: &Option<String>) {
-    let jvp_chunk = env_usize("TANGENT_JVP_CHUNK", 16);
+    let jvp_chunk = env_usize("TANGENT_JVP_CHUNK", 64);
     let vjp_chunk = env_usize("TANGENT_VJP_CHUNK", 64);
     for case in &CASES {
         let net = Mlp::new(

