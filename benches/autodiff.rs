@@ -217,10 +217,12 @@ fn mlp_benches<T: Real>(c: &mut Criterion, filter: &Option<String>) {
                 p as f64 / m as f64
             );
         }
-        println!(
-            "{}: JAX jacrev f32 2 threads = {} s (peers README)",
-            case.name, case.jax_jacrev
-        );
+        if selected(filter, case.name) {
+            println!(
+                "{}: JAX jacrev f32 2 threads = {} s (peers README)",
+                case.name, case.jax_jacrev
+            );
+        }
     }
 }
 
