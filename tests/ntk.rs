@@ -46,7 +46,6 @@ fn networks() -> Vec<Mlp> {
 fn all_ntk_methods_agree() {
     for (k, net) in networks().iter().enumerate() {
         let theta: Vec<f64> = net.init(k as u64);
-        // n = 13 > one tile side, so off-diagonal tiles and their mirrors are exercised too.
         let n = 13;
         let x = random_matrix(n, net.input_dim(), 50 + k as u64);
         let o = net.output_dim();
@@ -197,7 +196,7 @@ fn kernels_are_bit_identical_on_one_and_two_threads() {
     )
     .unwrap();
     let theta: Vec<f64> = net.init(21);
-    let x = random_matrix(40, 6, 22);
+    let x = random_matrix(200, 6, 22);
     let x2 = random_matrix(17, 6, 23);
     let run = |threads: usize| {
         let pool = rayon::ThreadPoolBuilder::new()
@@ -247,4 +246,39 @@ fn memory_estimate_and_bad_inputs() {
     assert!(ntk_traced(&net, &theta[1..], x.as_ref(), None).is_err());
     assert!(NtkOperator::new(&net, &theta, bad.as_ref()).is_err());
     assert!(NtkOperator::with_ridge(&net, &theta, x.as_ref(), f64::NAN).is_err());
+}
+
+#[test]
+fn several_tiles_and_their_mirrors_match_the_contraction() {
+    // Large enough batches that the kernel is assembled from several sample tiles (up to 96
+    // samples per tile for o = 4, 128 for the traced kernel), including mirrored ones.
+    let net = Mlp::new(
+        3,
+        &[5, 4],
+        4,
+        Activation::Tanh,
+        Parameterization::Ntk,
+        1.2,
+        0.3,
+    )
+    .unwrap();
+    let theta: Vec<f64> = net.init(31);
+    let (n1, n2, o) = (290, 140, 4);
+    let x1 = random_matrix(n1, 3, 32);
+    let x2 = random_matrix(n2, 3, 33);
+    let j1 = jacobian_by_vjp(&net, &theta, x1.as_ref(), 64).unwrap();
+    let j2 = jacobian_by_vjp(&net, &theta, x2.as_ref(), 64).unwrap();
+    let k11 = ntk_by_contraction(j1.as_ref()).unwrap();
+    let k12 = ntk_cross_by_contraction(j1.as_ref(), j2.as_ref()).unwrap();
+    let s11 = ntk_structured(&net, &theta, x1.as_ref(), None).unwrap();
+    let s12 = ntk_structured(&net, &theta, x1.as_ref(), Some(x2.as_ref())).unwrap();
+    assert!(rel_diff(k11.as_slice(), s11.as_slice()) <= 1e-12);
+    assert!(rel_diff(k12.as_slice(), s12.as_slice()) <= 1e-12);
+    for (x2opt, full, m) in [(None, &k11, n1), (Some(x2.as_ref()), &k12, n2)] {
+        let traced = ntk_traced(&net, &theta, x1.as_ref(), x2opt).unwrap();
+        let want = Matrix::from_fn(n1, m, |i, j| {
+            (0..o).map(|a| full.get(i * o + a, j * o + a)).sum::<f64>() / o as f64
+        });
+        assert!(rel_diff(want.as_slice(), traced.as_slice()) <= 1e-12);
+    }
 }

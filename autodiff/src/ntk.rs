@@ -145,8 +145,12 @@ fn factors<'t, T: Real>(net: &Mlp, theta: &'t [T], x: MatRef<'_, T>) -> Result<F
 }
 
 /// Samples per tile side: big enough for efficient GEMMs, small enough for many tasks.
+///
+/// The traced kernel's Grams have a long inner dimension (o·n_l), so small square tiles are
+/// still efficient GEMMs, and they waste less work on the diagonal tiles of a symmetric kernel
+/// (which are computed whole).
 fn tile_size(n: usize, rows_per_sample: usize) -> usize {
-    let target_rows = 384;
+    let target_rows = if rows_per_sample == 1 { 128 } else { 384 };
     (target_rows / rows_per_sample).clamp(8, n.max(8))
 }
 
