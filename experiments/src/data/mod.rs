@@ -275,13 +275,20 @@ pub fn load(cfg: &DataConfig) -> Result<Dataset> {
             split(raw, cfg)?
         }
         DataSpec::Csv { path } => split(csv::load_csv(path)?, cfg)?,
-        DataSpec::Idx { images, labels } => split(idx::load_pair(images, labels)?, cfg)?,
+        DataSpec::Idx { images, labels } => {
+            return finish(
+                name,
+                split(idx::load_pair(images, labels)?, cfg)?,
+                Scaling::Global,
+            );
+        }
         DataSpec::Mnist { dir } | DataSpec::FashionMnist { dir } => {
             let (train, test) = idx::load_mnist_dir(dir)?;
-            (
+            let pair = (
                 subset(train, cfg.n_train, cfg.seed, "training")?,
                 subset(test, cfg.n_test, cfg.seed ^ 0x5eed, "test")?,
-            )
+            );
+            return finish(name, pair, Scaling::Global);
         }
         DataSpec::Teacher => {
             let all = synthetic::teacher(cfg.n_train + cfg.n_test, 8, 64, 0.05, cfg.seed);
@@ -296,7 +303,18 @@ pub fn load(cfg: &DataConfig) -> Result<Dataset> {
             cfg,
         )?,
     };
-    finish(name, train, test)
+    finish(name, (train, test), Scaling::PerFeature)
+}
+
+/// How inputs are standardised (always with training statistics only).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Scaling {
+    /// Each feature to mean 0 and variance 1 (a constant feature is only centred).
+    PerFeature,
+    /// Each feature centred, all divided by one standard deviation pooled over features: for
+    /// large images, whose rarely-lit border pixels would otherwise be blown up on the test set
+    /// by a tiny training standard deviation.
+    Global,
 }
 
 fn subset(raw: RawData, n: usize, seed: u64, what: &str) -> Result<RawData> {
@@ -330,7 +348,7 @@ fn split(raw: RawData, cfg: &DataConfig) -> Result<(RawData, RawData)> {
     Ok((train, test))
 }
 
-fn finish(name: String, train: RawData, test: RawData) -> Result<Dataset> {
+fn finish(name: String, (train, test): (RawData, RawData), scaling: Scaling) -> Result<Dataset> {
     let d = train.features.first().map_or(0, Vec::len);
     if d == 0 {
         bail!("{name}: samples have no features");
@@ -355,10 +373,19 @@ fn finish(name: String, train: RawData, test: RawData) -> Result<Dataset> {
             *s += (v - m) * (v - m) / n;
         }
     }
-    for s in &mut std {
-        *s = s.sqrt();
-        if *s < 1e-12 {
-            *s = 1.0;
+    match scaling {
+        Scaling::PerFeature => {
+            for s in &mut std {
+                *s = s.sqrt();
+                if *s < 1e-12 {
+                    *s = 1.0;
+                }
+            }
+        }
+        Scaling::Global => {
+            let pooled = (std.iter().sum::<f64>() / d as f64).sqrt();
+            let pooled = if pooled < 1e-12 { 1.0 } else { pooled };
+            std.iter_mut().for_each(|s| *s = pooled);
         }
     }
     let scale =
