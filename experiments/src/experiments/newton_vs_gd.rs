@@ -14,7 +14,7 @@
 use crate::linear::{mul, norm, rel_diff};
 use crate::progress::Observer;
 use crate::report::{table::fmt, Chart, Curves, RunOutput, SeriesStyle, Table};
-use anyhow::{bail, Result};
+use anyhow::{bail, Context, Result};
 use linalg::{cg, symmetric_eigen, CgOptions, CgVerdict, Cholesky, Matrix};
 use serde::{Deserialize, Serialize};
 use std::time::Instant;
@@ -187,9 +187,25 @@ pub fn run_with(cfg: &Config, obs: &mut dyn Observer) -> Result<Summary> {
     let newton_secs = t0.elapsed().as_secs_f64();
     let loss_min = loss(&x_star)?;
 
-    // Spectrum of H for the closed form; the zero eigenvalues of an underdetermined H are
-    // directions GD never moves along from x₀ = 0 (and x* has no component there).
-    let eig = symmetric_eigen(h.as_ref())?;
+    // The non-zero spectrum of H = AᵀA for the closed form. The zero eigenvalues of an
+    // underdetermined H are directions GD never moves along from x₀ = 0 (and x* has no
+    // component there), so only the non-zero pairs are kept: for m < p they come from the
+    // smaller A Aᵀ = U Λ Uᵀ, with vᵢ = Aᵀuᵢ/√λᵢ.
+    let eig = if m >= p {
+        symmetric_eigen(h.as_ref()).context("eigendecomposition of AᵀA")?
+    } else {
+        let aat = linalg::matmul(a.as_ref(), a.as_ref().t())?;
+        let e = symmetric_eigen(aat.as_ref()).context("eigendecomposition of AAᵀ")?;
+        let atu = linalg::matmul(a.as_ref().t(), e.vectors.as_ref())?;
+        let vectors = Matrix::from_fn(p, m, |k, i| {
+            atu.get(k, i) / e.values[i].max(f64::MIN_POSITIVE).sqrt()
+        });
+        linalg::SymmetricEigen {
+            values: e.values,
+            vectors,
+        }
+    };
+    let r = eig.values.len();
     let lmax = eig.values.last().copied().unwrap_or(1.0);
     let nonzero: Vec<f64> = eig
         .values
@@ -203,7 +219,7 @@ pub fn run_with(cfg: &Config, obs: &mut dyn Observer) -> Result<Summary> {
     let x0 = vec![0.0; p];
     let e0: Vec<f64> = x0.iter().zip(&x_star).map(|(a, b)| a - b).collect();
     let e0_norm = norm(&e0);
-    let coeff: Vec<f64> = (0..p)
+    let coeff: Vec<f64> = (0..r)
         .map(|i| (0..p).map(|k| eig.vectors.get(k, i) * e0[k]).sum())
         .collect();
     let closed_form = |t: usize| -> f64 {
