@@ -273,12 +273,27 @@ fn tridiagonal_ql<T: Real>(d: &mut [T], e: &mut [T], mut zt: Option<&mut Matrix<
     for l in 0..n {
         let mut sweeps = 0;
         loop {
-            let mut m = l;
-            while m + 1 < n {
-                let dd = d[m].abs() + d[m + 1].abs();
-                if e[m].abs() <= eps * dd || e[m].abs() < T::MIN_POSITIVE {
+            // The unreduced block l..=end by the relative test |eᵢ| ≤ ε(|dᵢ| + |dᵢ₊₁|).
+            let mut end = l;
+            let mut norm = T::zero();
+            while end + 1 < n {
+                let dd = d[end].abs() + d[end + 1].abs();
+                if e[end].abs() <= eps * dd || e[end].abs() < T::MIN_POSITIVE {
                     break;
                 }
+                norm = norm.max(d[end].abs() + e[end].abs());
+                end += 1;
+            }
+            norm = norm.max(d[end].abs());
+            // Within the block, also deflate couplings below ε‖T_block‖. The relative test
+            // alone cannot be met next to eigenvalues at rounding level (the zero cluster of a
+            // rank-deficient matrix): every sweep re-injects rounding noise of order ε‖T_block‖
+            // into eₗ, so |eₗ| stalls far above ε|dₗ| and the iteration never deflates. Dropping
+            // such a coupling is a perturbation of T within the norm-wise backward error the
+            // algorithm has anyway (EISPACK tql2's test; LAPACK dsteqr's anorm).
+            let floor = eps * norm;
+            let mut m = l;
+            while m < end && e[m].abs() > floor {
                 m += 1;
             }
             if m == l {

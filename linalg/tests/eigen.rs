@@ -238,3 +238,43 @@ proptest! {
         prop_assert!(e.values.windows(2).all(|w| w[0] <= w[1]));
     }
 }
+
+/// AᵀA for a random wide A (r × n, r < n): n − r eigenvalues are zero in exact arithmetic and
+/// come out of the tridiagonal stage as a large cluster at the rounding level.
+fn gram_of_wide(r: usize, n: usize, seed: u64) -> Matrix<f64> {
+    let a = random_matrix(r, n, &mut rng(seed));
+    let g = mul_f64(&a.transpose(), &a);
+    symmetrize(&g)
+}
+
+#[test]
+fn rank_deficient_gram_matrix() {
+    for &(r, n, seed) in &[
+        (200usize, 500usize, 1u64),
+        (40, 160, 2),
+        (1, 60, 3),
+        (90, 100, 4),
+    ] {
+        let a = gram_of_wide(r, n, seed);
+        let e =
+            symmetric_eigen(a.as_ref()).unwrap_or_else(|err| panic!("AᵀA {r}×{n}, {n}×{n}: {err}"));
+        assert_sorted(&e.values);
+        let (res, orth) = ratios(&a, &e);
+        assert!(
+            res < 10.0 && orth < 10.0,
+            "AᵀA r={r} n={n}: residual {res}, orthogonality {orth}"
+        );
+        // n − r eigenvalues at rounding level, r clearly positive.
+        let tol = 100.0 * n as f64 * f64::EPSILON * a.norm_fro();
+        let zeros = e.values.iter().filter(|v| v.abs() <= tol).count();
+        assert_eq!(
+            zeros,
+            n - r,
+            "AᵀA r={r} n={n}: {zeros} eigenvalues near zero"
+        );
+        let values = symmetric_eigenvalues(a.as_ref()).unwrap();
+        for (p, q) in values.iter().zip(&e.values) {
+            assert!((p - q).abs() <= 10.0 * n as f64 * f64::EPSILON * a.norm_fro());
+        }
+    }
+}
