@@ -278,3 +278,133 @@ fn rank_deficient_gram_matrix() {
         }
     }
 }
+
+#[test]
+fn rank_deficient_gram_matrix_f32() {
+    let a64 = gram_of_wide(30, 120, 5);
+    let a32: Matrix<f32> = cast(&a64);
+    let e = symmetric_eigen(a32.as_ref()).unwrap();
+    assert_sorted(&e.values);
+    let (res, orth) = ratios(&widen(&a32), &e);
+    assert!(
+        res < 10.0 && orth < 10.0,
+        "f32 AᵀA: residual {res}, orthogonality {orth}"
+    );
+}
+
+/// Spectra with a big block of exact zeros (or of values at rounding level) next to O(1)
+/// values of both signs, and tight clusters: deflation must not rely on relative smallness.
+#[test]
+fn many_zero_and_clustered_eigenvalues() {
+    let n = 160;
+    let q = random_orthogonal(n, &mut rng(11));
+    let spectra: Vec<(&str, Vec<f64>)> = vec![
+        (
+            "zeros and ±1",
+            (0..n)
+                .map(|i| match i % 4 {
+                    0 => 1.0,
+                    1 => -1.0,
+                    _ => 0.0,
+                })
+                .collect(),
+        ),
+        (
+            "zeros and a spread",
+            (0..n)
+                .map(|i| if i < 120 { 0.0 } else { i as f64 - 100.0 })
+                .collect(),
+        ),
+        (
+            "rounding-level cluster",
+            (0..n)
+                .map(|i| if i % 2 == 0 { 1e-17 * i as f64 } else { 3.0 })
+                .collect(),
+        ),
+        (
+            "tight clusters",
+            (0..n).map(|i| (i % 3) as f64 + 1e-13 * i as f64).collect(),
+        ),
+    ];
+    for (name, lambda) in spectra {
+        let a = with_spectrum(&q, &lambda);
+        let e = symmetric_eigen(a.as_ref()).unwrap_or_else(|err| panic!("{name}: {err}"));
+        assert_sorted(&e.values);
+        let (res, orth) = ratios(&a, &e);
+        assert!(
+            res < 10.0 && orth < 10.0,
+            "{name}: residual {res}, orthogonality {orth}"
+        );
+        let mut want = lambda.clone();
+        want.sort_by(|x, y| x.partial_cmp(y).unwrap());
+        let tol = 10.0 * n as f64 * f64::EPSILON * a.norm_fro();
+        for (got, want) in e.values.iter().zip(&want) {
+            assert!((got - want).abs() <= tol, "{name}: {got} vs {want}");
+        }
+    }
+}
+
+/// Tridiagonal input whose leading half is a cluster at rounding level, coupled by an O(1)
+/// entry to an O(1) block: the direct tridiagonal entry point must deflate it too.
+#[test]
+fn tridiagonal_with_rounding_level_block() {
+    let n = 200;
+    let mut r = rng(12);
+    let diag: Vec<f64> = (0..n)
+        .map(|i| {
+            if i >= n / 2 {
+                1.0 + uniform(&mut r)
+            } else {
+                1e-15 * normal(&mut r)
+            }
+        })
+        .collect();
+    let off: Vec<f64> = (0..n - 1)
+        .map(|i| {
+            if i + 1 >= n / 2 {
+                0.5 * normal(&mut r)
+            } else {
+                1e-16 * normal(&mut r)
+            }
+        })
+        .collect();
+    let dense = Matrix::from_fn(n, n, |i, j| match i.abs_diff(j) {
+        0 => diag[i],
+        1 => off[i.min(j)],
+        _ => 0.0,
+    });
+    let e = tridiagonal_eigen(&diag, &off, true).unwrap();
+    assert_sorted(&e.values);
+    let (res, orth) = ratios(&dense, &e);
+    assert!(
+        res < 10.0 && orth < 10.0,
+        "residual {res}, orthogonality {orth}"
+    );
+}
+
+/// Graded matrices D·S·D with D = diag(10^{−k/8}): entries span many orders of magnitude.
+#[test]
+fn graded_matrices() {
+    for (n, seed) in [(64usize, 21u64), (150, 22)] {
+        let s = random_symmetric(n, seed);
+        let g: Vec<f64> = (0..n).map(|k| 10f64.powf(-(k as f64) / 8.0)).collect();
+        for reversed in [false, true] {
+            let a = Matrix::from_fn(n, n, |i, j| {
+                let (gi, gj) = if reversed {
+                    (g[n - 1 - i], g[n - 1 - j])
+                } else {
+                    (g[i], g[j])
+                };
+                gi * s.get(i, j) * gj
+            });
+            let e = symmetric_eigen(a.as_ref())
+                .unwrap_or_else(|err| panic!("graded n={n} reversed={reversed}: {err}"));
+            assert_sorted(&e.values);
+            let (res, orth) = ratios(&a, &e);
+            assert!(
+                res < 10.0 && orth < 10.0,
+                "graded n={n} reversed={reversed}: residual {res}, orthogonality {orth}"
+            );
+        }
+    }
+}
