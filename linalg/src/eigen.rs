@@ -7,7 +7,9 @@
 //!    the symmetric rank-2 form A ← A − vwᵀ − wvᵀ, with p = βAv and w = p − (β/2)(pᵀv)v.
 //! 2. Implicit symmetric QL with Wilkinson-type shifts on T (the QL variant of §8.3.5, as in
 //!    EISPACK `tql2` / Bowdler, Martin, Reinsch & Wilkinson, Numer. Math. 11, 1968), deflating
-//!    when |eₘ| ≤ ε(|dₘ| + |dₘ₊₁|).
+//!    when |eₘ| ≤ ε(|dₘ| + |dₘ₊₁|) or |eₘ| ≤ ε‖T_block‖ (the norm of the unreduced block, so
+//!    that eigenvalues at rounding level, e.g. the zero cluster of a rank-deficient AᵀA,
+//!    deflate; this stays within the norm-wise backward error).
 //!
 //! Eigenvectors are accumulated as the rows of Zᵀ (each Givens rotation then touches two
 //! contiguous rows) and finally multiplied by Q = H₀H₁⋯ one row at a time. The rotations of a
