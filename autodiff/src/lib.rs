@@ -16,6 +16,6 @@ pub mod nn;
 pub mod ntk;
 
 pub use error::{AdError, Result};
-pub use ops::elementwise::Activation;
 pub use graph::{Graph, Var};
+pub use ops::elementwise::Activation;
 pub use tensor::Tensor;
