@@ -255,6 +255,16 @@ pub struct NewtonVsGdArgs {
     /// Seed.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    /// Solve the linearised system of a network instead of a synthetic one: A = J(θ₀) of a
+    /// 64-width-10 ReLU MLP on digits, b = Y − f(X; θ₀) (ignores --rows, --cols, --kappa).
+    #[arg(long)]
+    pub network: bool,
+    /// With --network: training digits (A has 10× as many rows).
+    #[arg(long, default_value_t = 40, requires = "network")]
+    pub network_n_train: usize,
+    /// With --network: hidden width of the MLP.
+    #[arg(long, default_value_t = 32, requires = "network")]
+    pub network_width: usize,
     #[command(flatten)]
     pub common: CommonArgs,
 }
@@ -367,6 +377,10 @@ pub fn run(cli: Cli) -> Result<()> {
                 spectrum: a.spectrum,
                 eps: a.eps,
                 seed: a.seed,
+                network: a.network.then_some(newton_vs_gd::NetworkSystem {
+                    n_train: a.network_n_train,
+                    width: a.network_width,
+                }),
                 ..Default::default()
             };
             let mut obs = observer(&a.common);

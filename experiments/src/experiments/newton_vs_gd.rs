@@ -47,6 +47,47 @@ pub struct Config {
     pub max_gd_steps: usize,
     /// Seed of A, b.
     pub seed: u64,
+    /// Instead of a synthetic A, use the linearised system of a network: A = J, the Jacobian
+    /// of a one-hidden-layer MLP at its random init θ₀ on digits, and b = Y − f(X; θ₀), so
+    /// min ½‖Jδ − (Y − f₀)‖² is the tangent-space fit (`rows`, `cols`, `kappa` and `spectrum`
+    /// are then ignored).
+    pub network: Option<NetworkSystem>,
+}
+
+/// The linearised system of a network, for [`Config::network`].
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct NetworkSystem {
+    /// Training digits (rows of J: n_train · 10).
+    pub n_train: usize,
+    /// Hidden width of the 64-width-10 ReLU MLP (NTK parameterization).
+    pub width: usize,
+}
+
+/// Builds A = J(θ₀) ((n·o) × p, row i·o + a) and b = vec(Y − f(X; θ₀)) for a network system.
+fn network_system(net: &NetworkSystem, seed: u64) -> Result<(Matrix<f64>, Vec<f64>)> {
+    let data = crate::data::load(&crate::data::DataConfig {
+        n_train: net.n_train,
+        n_test: 1,
+        seed,
+        ..Default::default()
+    })?;
+    let model_cfg = crate::model::ModelConfig {
+        widths: vec![net.width],
+        seed,
+        ..Default::default()
+    };
+    let mlp = crate::model::build(&model_cfg, data.input_dim(), data.output_dim())?;
+    let theta: Vec<f64> = mlp.init(seed);
+    let f0 = mlp.forward(&theta, data.x_train.as_ref())?;
+    let j = autodiff::jacobian::jacobian_by_vjp(&mlp, &theta, data.x_train.as_ref(), 64)?;
+    let b: Vec<f64> = data
+        .y_train
+        .as_slice()
+        .iter()
+        .zip(f0.as_slice())
+        .map(|(y, f)| y - f)
+        .collect();
+    Ok((j, b))
 }
 
 impl Default for Config {
@@ -59,6 +100,7 @@ impl Default for Config {
             eps: 1e-6,
             max_gd_steps: 200_000,
             seed: 0,
+            network: None,
         }
     }
 }
@@ -83,6 +125,10 @@ pub struct Summary {
     pub config: Config,
     /// Over- or underdetermined.
     pub system: String,
+    /// Rows of A as solved.
+    pub rows: usize,
+    /// Columns of A as solved.
+    pub cols: usize,
     /// Measured λ_max and λ_min (non-zero) of H.
     pub lambda_max: f64,
     /// Smallest non-zero eigenvalue.
@@ -141,6 +187,20 @@ pub fn validate(cfg: &Config) -> Result<()> {
     if !(cfg.eps > 0.0 && cfg.eps < 1.0) {
         bail!("--eps must lie in (0, 1), got {}", cfg.eps);
     }
+    if let Some(net) = &cfg.network {
+        if net.n_train == 0 || net.width == 0 {
+            bail!("--network-n-train and --network-width must be at least 1");
+        }
+        let rows = net.n_train * 10;
+        let cols = 64 * net.width + net.width + 10 * net.width + 10;
+        if rows.max(cols) > 4000 {
+            bail!(
+                "the linearised network system would be {rows}×{cols}; keep both sides ≤ 4000 \
+                 (e.g. --network-n-train 40 --network-width 32)"
+            );
+        }
+        return Ok(());
+    }
     if cfg.rows.max(cfg.cols) > 4000 {
         bail!("--rows/--cols above 4000 would need a dense eigendecomposition too large for this teaching experiment");
     }
@@ -150,20 +210,11 @@ pub fn validate(cfg: &Config) -> Result<()> {
 /// Runs the experiment.
 pub fn run_with(cfg: &Config, obs: &mut dyn Observer) -> Result<Summary> {
     validate(cfg)?;
-    let (m, p) = (cfg.rows, cfg.cols);
-    let r = m.min(p);
-    let lam = spectrum(cfg, r);
-    let s: Vec<f64> = lam.iter().map(|l| l.sqrt()).collect();
-    let a = matrix_with(cfg, m, p, &s);
-    // b = A x_true + noise, so the overdetermined problem has a non-zero optimal loss.
-    let mut rng = <rand_chacha::ChaCha8Rng as rand::SeedableRng>::seed_from_u64(cfg.seed ^ 0xb);
-    let x_true: Vec<f64> = (0..p)
-        .map(|_| crate::data::synthetic::normal(&mut rng))
-        .collect();
-    let mut b = mul(a.as_ref(), &x_true)?;
-    for v in &mut b {
-        *v += 0.1 * crate::data::synthetic::normal(&mut rng);
-    }
+    let (a, b) = match &cfg.network {
+        Some(net) => network_system(net, cfg.seed)?,
+        None => synthetic_system(cfg)?,
+    };
+    let (m, p) = (a.rows(), a.cols());
     let atb = mul(a.as_ref().t(), &b)?;
     let h = linalg::matmul(a.as_ref().t(), a.as_ref())?;
     let loss = |x: &[f64]| -> Result<f64> {
@@ -372,7 +423,11 @@ pub fn run_with(cfg: &Config, obs: &mut dyn Observer) -> Result<Summary> {
     let cg_est = 0.5 * kappa.sqrt() * (2.0 / cfg.eps).ln();
     Ok(Summary {
         config: cfg.clone(),
-        system: if m >= p {
+        rows: m,
+        cols: p,
+        system: if cfg.network.is_some() {
+            "linearised-network".into()
+        } else if m >= p {
             "overdetermined".into()
         } else {
             "underdetermined".into()
@@ -408,6 +463,24 @@ pub fn run_with(cfg: &Config, obs: &mut dyn Observer) -> Result<Summary> {
     })
 }
 
+/// A with the configured singular values, and b = A x_true + noise (so the overdetermined
+/// problem has a non-zero optimal loss).
+fn synthetic_system(cfg: &Config) -> Result<(Matrix<f64>, Vec<f64>)> {
+    let (m, p) = (cfg.rows, cfg.cols);
+    let lam = spectrum(cfg, m.min(p));
+    let s: Vec<f64> = lam.iter().map(|l| l.sqrt()).collect();
+    let a = matrix_with(cfg, m, p, &s);
+    let mut rng = <rand_chacha::ChaCha8Rng as rand::SeedableRng>::seed_from_u64(cfg.seed ^ 0xb);
+    let x_true: Vec<f64> = (0..p)
+        .map(|_| crate::data::synthetic::normal(&mut rng))
+        .collect();
+    let mut b = mul(a.as_ref(), &x_true)?;
+    for v in &mut b {
+        *v += 0.1 * crate::data::synthetic::normal(&mut rng);
+    }
+    Ok((a, b))
+}
+
 fn matrix_with(cfg: &Config, m: usize, p: usize, s: &[f64]) -> Matrix<f64> {
     crate::linear::matrix_with_singular_values(m, p, s, cfg.seed)
 }
@@ -417,7 +490,7 @@ pub fn output(s: &Summary) -> Result<RunOutput> {
     let mut t = Table::new(
         &format!(
             "newton-vs-gd: {} least squares, A {}×{}, κ = {:.4}, ε = {:e}",
-            s.system, s.config.rows, s.config.cols, s.kappa, s.config.eps
+            s.system, s.rows, s.cols, s.kappa, s.config.eps
         ),
         &[
             "solver",
@@ -565,6 +638,40 @@ pub fn output(s: &Summary) -> Result<RunOutput> {
 mod tests {
     use super::*;
     use crate::progress::Silent;
+
+    #[test]
+    fn linearised_network_system_is_solved_like_any_other() {
+        // A small, wide network: J is 50×(64·32 + 32 + 320 + 10) = 50×2410, underdetermined.
+        let cfg = Config {
+            eps: 1e-4,
+            max_gd_steps: 20_000,
+            network: Some(NetworkSystem {
+                n_train: 5,
+                width: 32,
+            }),
+            ..Default::default()
+        };
+        let s = run_with(&cfg, &mut Silent).unwrap();
+        assert_eq!((s.rows, s.cols), (50, 2410));
+        assert_eq!(s.system, "linearised-network");
+        assert!(
+            s.gd.iterations.is_some(),
+            "GD did not reach ε (κ = {})",
+            s.kappa
+        );
+        assert!(s.gd_closed_form_max_deviation < 1e-8);
+        // From δ = 0, GD stays in the row space of J: the minimum-norm (kernel) solution.
+        assert!(s.min_norm_rel_error.unwrap() < 1e-3);
+        assert!(s.null_space_fraction.unwrap() < 1e-8);
+        let bad = Config {
+            network: Some(NetworkSystem {
+                n_train: 1000,
+                width: 32,
+            }),
+            ..Default::default()
+        };
+        assert!(validate(&bad).is_err());
+    }
 
     #[test]
     fn counts_match_theory_within_factor_two() {
