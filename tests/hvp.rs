@@ -5,24 +5,8 @@ use autodiff::hvp::{gauss_newton_vp, mse_hvp};
 use autodiff::jacobian::jacobian_by_vjp;
 use autodiff::nn::{Mlp, Parameterization};
 use autodiff::Activation;
-use linalg::Matrix;
-use rand::{Rng, SeedableRng};
-use rand_chacha::ChaCha8Rng;
-
-fn random_matrix(rows: usize, cols: usize, seed: u64) -> Matrix<f64> {
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    Matrix::from_fn(rows, cols, |_, _| rng.random::<f64>() * 2.0 - 1.0)
-}
-
-fn rel_diff(a: &[f64], b: &[f64]) -> f64 {
-    let num: f64 = a.iter().zip(b).map(|(x, y)| (x - y) * (x - y)).sum();
-    let den: f64 = a.iter().map(|x| x * x).sum::<f64>().max(1e-300);
-    (num / den).sqrt()
-}
-
-fn dot(a: &[f64], b: &[f64]) -> f64 {
-    a.iter().zip(b).map(|(x, y)| x * y).sum()
-}
+mod common;
+use common::{dot, random_matrix, rel_diff};
 
 /// Smooth activations only: finite differences of the gradient across a ReLU kink are
 /// meaningless (its curvature is a delta).

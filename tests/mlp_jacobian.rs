@@ -6,8 +6,8 @@ use autodiff::jacobian::{jacobian_by_jvp, jacobian_by_vjp, jacobian_columns_by_j
 use autodiff::nn::{Mlp, ParamKind, Parameterization};
 use autodiff::Activation;
 use linalg::{MatRef, Matrix};
-use rand::{Rng, SeedableRng};
-use rand_chacha::ChaCha8Rng;
+mod common;
+use common::{dot, random_matrix, random_vec, rel_diff};
 
 const ACTIVATIONS: [Activation; 8] = [
     Activation::Identity,
@@ -21,25 +21,6 @@ const ACTIVATIONS: [Activation; 8] = [
 ];
 
 const SHAPES: [(usize, &[usize], usize); 3] = [(3, &[5], 2), (4, &[5, 3], 3), (2, &[4, 3, 5], 2)];
-
-fn random_matrix(rows: usize, cols: usize, seed: u64) -> Matrix<f64> {
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    Matrix::from_fn(rows, cols, |_, _| rng.random::<f64>() * 2.0 - 1.0)
-}
-
-fn random_vec(n: usize, seed: u64) -> Vec<f64> {
-    random_matrix(1, n, seed).into_vec()
-}
-
-fn rel_diff(a: &[f64], b: &[f64]) -> f64 {
-    let num: f64 = a.iter().zip(b).map(|(x, y)| (x - y) * (x - y)).sum();
-    let den: f64 = a.iter().map(|x| x * x).sum::<f64>().max(1e-300);
-    (num / den).sqrt()
-}
-
-fn dot(a: &[f64], b: &[f64]) -> f64 {
-    a.iter().zip(b).map(|(x, y)| x * y).sum()
-}
 
 /// Central differences, column by column: (f(θ + h e_j) − f(θ − h e_j)) / 2h.
 fn jacobian_fd(net: &Mlp, theta: &[f64], x: MatRef<'_, f64>) -> Matrix<f64> {

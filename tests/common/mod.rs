@@ -1,0 +1,29 @@
+//! Helpers shared by the root integration tests (each test file uses a subset).
+#![allow(dead_code)]
+
+use linalg::Matrix;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+/// A seeded matrix with entries uniform in [−1, 1).
+pub fn random_matrix(rows: usize, cols: usize, seed: u64) -> Matrix<f64> {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    Matrix::from_fn(rows, cols, |_, _| rng.random::<f64>() * 2.0 - 1.0)
+}
+
+/// A seeded vector with entries uniform in [−1, 1).
+pub fn random_vec(n: usize, seed: u64) -> Vec<f64> {
+    random_matrix(1, n, seed).into_vec()
+}
+
+/// ‖a − b‖/‖a‖ (with ‖a‖ floored at 1e-150 so a zero reference does not divide by zero).
+pub fn rel_diff(a: &[f64], b: &[f64]) -> f64 {
+    let num: f64 = a.iter().zip(b).map(|(x, y)| (x - y) * (x - y)).sum();
+    let den: f64 = a.iter().map(|x| x * x).sum::<f64>().max(1e-300);
+    (num / den).sqrt()
+}
+
+/// ⟨a, b⟩.
+pub fn dot(a: &[f64], b: &[f64]) -> f64 {
+    a.iter().zip(b).map(|(x, y)| x * y).sum()
+}
