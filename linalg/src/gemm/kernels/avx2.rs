@@ -2,7 +2,6 @@
 //! i.e. 12 accumulators + 2 B vectors + 1 broadcast, the register budget of the BLIS Haswell
 //! and Zen kernels.
 
-use super::Simd;
 use std::arch::x86_64::*;
 
 /// f64 in 4-lane ymm registers.
@@ -10,73 +9,31 @@ pub(crate) struct F64x4;
 /// f32 in 8-lane ymm registers.
 pub(crate) struct F32x8;
 
-impl Simd for F64x4 {
-    type Elem = f64;
-    type V = __m256d;
-    const LANES: usize = 4;
-    #[inline(always)]
-    unsafe fn zero() -> __m256d {
-        _mm256_setzero_pd()
-    }
-    #[inline(always)]
-    unsafe fn splat(x: f64) -> __m256d {
-        _mm256_set1_pd(x)
-    }
-    #[inline(always)]
-    unsafe fn load(p: *const f64) -> __m256d {
-        _mm256_loadu_pd(p)
-    }
-    #[inline(always)]
-    unsafe fn store(p: *mut f64, v: __m256d) {
-        _mm256_storeu_pd(p, v)
-    }
-    #[inline(always)]
-    unsafe fn fmadd(a: __m256d, b: __m256d, c: __m256d) -> __m256d {
-        _mm256_fmadd_pd(a, b, c)
-    }
-    #[inline(always)]
-    unsafe fn mul(a: __m256d, b: __m256d) -> __m256d {
-        _mm256_mul_pd(a, b)
-    }
-    #[inline(always)]
-    unsafe fn prefetch(p: *const f64) {
-        _mm_prefetch::<_MM_HINT_T0>(p as *const i8)
-    }
-}
+impl_x86_simd!(
+    F64x4,
+    f64,
+    __m256d,
+    4,
+    _mm256_setzero_pd,
+    _mm256_set1_pd,
+    _mm256_loadu_pd,
+    _mm256_storeu_pd,
+    _mm256_fmadd_pd,
+    _mm256_mul_pd
+);
 
-impl Simd for F32x8 {
-    type Elem = f32;
-    type V = __m256;
-    const LANES: usize = 8;
-    #[inline(always)]
-    unsafe fn zero() -> __m256 {
-        _mm256_setzero_ps()
-    }
-    #[inline(always)]
-    unsafe fn splat(x: f32) -> __m256 {
-        _mm256_set1_ps(x)
-    }
-    #[inline(always)]
-    unsafe fn load(p: *const f32) -> __m256 {
-        _mm256_loadu_ps(p)
-    }
-    #[inline(always)]
-    unsafe fn store(p: *mut f32, v: __m256) {
-        _mm256_storeu_ps(p, v)
-    }
-    #[inline(always)]
-    unsafe fn fmadd(a: __m256, b: __m256, c: __m256) -> __m256 {
-        _mm256_fmadd_ps(a, b, c)
-    }
-    #[inline(always)]
-    unsafe fn mul(a: __m256, b: __m256) -> __m256 {
-        _mm256_mul_ps(a, b)
-    }
-    #[inline(always)]
-    unsafe fn prefetch(p: *const f32) {
-        _mm_prefetch::<_MM_HINT_T0>(p as *const i8)
-    }
-}
+impl_x86_simd!(
+    F32x8,
+    f32,
+    __m256,
+    8,
+    _mm256_setzero_ps,
+    _mm256_set1_ps,
+    _mm256_loadu_ps,
+    _mm256_storeu_ps,
+    _mm256_fmadd_ps,
+    _mm256_mul_ps
+);
 
 /// Rows per f64 tile.
 pub(crate) const MR_F64: usize = 6;

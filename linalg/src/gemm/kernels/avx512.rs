@@ -3,7 +3,6 @@
 //! broadcast: the shape of the BLIS Skylake-X kernel (there 16×14 on column-major C). The
 //! KC×16 f64 B micro-panel (32 KiB at KC = 256) stays in L1 across the ir loop.
 
-use super::Simd;
 use std::arch::x86_64::*;
 
 /// f64 in 8-lane zmm registers.
@@ -11,73 +10,31 @@ pub(crate) struct F64x8;
 /// f32 in 16-lane zmm registers.
 pub(crate) struct F32x16;
 
-impl Simd for F64x8 {
-    type Elem = f64;
-    type V = __m512d;
-    const LANES: usize = 8;
-    #[inline(always)]
-    unsafe fn zero() -> __m512d {
-        _mm512_setzero_pd()
-    }
-    #[inline(always)]
-    unsafe fn splat(x: f64) -> __m512d {
-        _mm512_set1_pd(x)
-    }
-    #[inline(always)]
-    unsafe fn load(p: *const f64) -> __m512d {
-        _mm512_loadu_pd(p)
-    }
-    #[inline(always)]
-    unsafe fn store(p: *mut f64, v: __m512d) {
-        _mm512_storeu_pd(p, v)
-    }
-    #[inline(always)]
-    unsafe fn fmadd(a: __m512d, b: __m512d, c: __m512d) -> __m512d {
-        _mm512_fmadd_pd(a, b, c)
-    }
-    #[inline(always)]
-    unsafe fn mul(a: __m512d, b: __m512d) -> __m512d {
-        _mm512_mul_pd(a, b)
-    }
-    #[inline(always)]
-    unsafe fn prefetch(p: *const f64) {
-        _mm_prefetch::<_MM_HINT_T0>(p as *const i8)
-    }
-}
+impl_x86_simd!(
+    F64x8,
+    f64,
+    __m512d,
+    8,
+    _mm512_setzero_pd,
+    _mm512_set1_pd,
+    _mm512_loadu_pd,
+    _mm512_storeu_pd,
+    _mm512_fmadd_pd,
+    _mm512_mul_pd
+);
 
-impl Simd for F32x16 {
-    type Elem = f32;
-    type V = __m512;
-    const LANES: usize = 16;
-    #[inline(always)]
-    unsafe fn zero() -> __m512 {
-        _mm512_setzero_ps()
-    }
-    #[inline(always)]
-    unsafe fn splat(x: f32) -> __m512 {
-        _mm512_set1_ps(x)
-    }
-    #[inline(always)]
-    unsafe fn load(p: *const f32) -> __m512 {
-        _mm512_loadu_ps(p)
-    }
-    #[inline(always)]
-    unsafe fn store(p: *mut f32, v: __m512) {
-        _mm512_storeu_ps(p, v)
-    }
-    #[inline(always)]
-    unsafe fn fmadd(a: __m512, b: __m512, c: __m512) -> __m512 {
-        _mm512_fmadd_ps(a, b, c)
-    }
-    #[inline(always)]
-    unsafe fn mul(a: __m512, b: __m512) -> __m512 {
-        _mm512_mul_ps(a, b)
-    }
-    #[inline(always)]
-    unsafe fn prefetch(p: *const f32) {
-        _mm_prefetch::<_MM_HINT_T0>(p as *const i8)
-    }
-}
+impl_x86_simd!(
+    F32x16,
+    f32,
+    __m512,
+    16,
+    _mm512_setzero_ps,
+    _mm512_set1_ps,
+    _mm512_loadu_ps,
+    _mm512_storeu_ps,
+    _mm512_fmadd_ps,
+    _mm512_mul_ps
+);
 
 /// Rows per f64 tile.
 pub(crate) const MR_F64: usize = 14;

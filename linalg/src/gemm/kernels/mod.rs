@@ -11,6 +11,48 @@
 //! One generic body ([`tile`]) is instantiated per instruction set through the [`Simd`] trait;
 //! the `#[target_feature]` wrappers live in `avx2.rs` and `avx512.rs`.
 
+/// Implements [`Simd`] for one x86 register type from its intrinsics, so the instruction sets
+/// differ only in the names passed here (the kernel body itself is [`tile`]).
+#[cfg(target_arch = "x86_64")]
+macro_rules! impl_x86_simd {
+    ($name:ident, $elem:ty, $v:ty, $lanes:expr,
+     $zero:ident, $splat:ident, $load:ident, $store:ident, $fmadd:ident, $mul:ident) => {
+        impl super::Simd for $name {
+            type Elem = $elem;
+            type V = $v;
+            const LANES: usize = $lanes;
+            #[inline(always)]
+            unsafe fn zero() -> $v {
+                $zero()
+            }
+            #[inline(always)]
+            unsafe fn splat(x: $elem) -> $v {
+                $splat(x)
+            }
+            #[inline(always)]
+            unsafe fn load(p: *const $elem) -> $v {
+                $load(p)
+            }
+            #[inline(always)]
+            unsafe fn store(p: *mut $elem, v: $v) {
+                $store(p, v)
+            }
+            #[inline(always)]
+            unsafe fn fmadd(a: $v, b: $v, c: $v) -> $v {
+                $fmadd(a, b, c)
+            }
+            #[inline(always)]
+            unsafe fn mul(a: $v, b: $v) -> $v {
+                $mul(a, b)
+            }
+            #[inline(always)]
+            unsafe fn prefetch(p: *const $elem) {
+                _mm_prefetch::<_MM_HINT_T0>(p as *const i8)
+            }
+        }
+    };
+}
+
 #[cfg(target_arch = "x86_64")]
 pub(crate) mod avx2;
 #[cfg(target_arch = "x86_64")]
