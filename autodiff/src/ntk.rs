@@ -64,9 +64,13 @@ impl<T: Real> Factors<'_, T> {
     }
 }
 
-/// Collects each layer's cotangent rows.
+/// Writes each layer's cotangent rows of one block straight into that layer's Δ buffer, so
+/// Δ is never held twice (once per block and once concatenated).
 struct DeltaSink<T> {
-    delta: Vec<Option<Matrix<T>>>,
+    /// Per layer: the start of Δ_l (rows × n_l, row-major) and n_l.
+    dest: Vec<(SharedMut<T>, usize)>,
+    /// First row of this block.
+    r0: usize,
 }
 
 impl<T: Real> ParamSink<T> for DeltaSink<T> {
@@ -79,7 +83,20 @@ impl<T: Real> ParamSink<T> for DeltaSink<T> {
         _owners: usize,
         _a: &Matrix<T>,
     ) -> Result<()> {
-        self.delta[layer.index] = Some(h_bar.to_owned());
+        let (ptr, w) = self.dest[layer.index];
+        for t in 0..h_bar.rows() {
+            // SAFETY: block rows r0..r0 + k of Δ_l belong to this block alone (blocks are
+            // disjoint row ranges); each row has w = n_l entries, in bounds of rows × n_l.
+            let row =
+                unsafe { std::slice::from_raw_parts_mut(ptr.get().add((self.r0 + t) * w), w) };
+            match h_bar.row_slice(t) {
+                Some(src) => row.copy_from_slice(&src[..w]),
+                None => row
+                    .iter_mut()
+                    .enumerate()
+                    .for_each(|(j, v)| *v = h_bar.get(t, j)),
+            }
+        }
         Ok(())
     }
 }
@@ -101,42 +118,34 @@ fn factors<'t, T: Real>(net: &Mlp, theta: &'t [T], x: MatRef<'_, T>) -> Result<F
     let blocks: Vec<usize> = (0..rows).step_by(DELTA_BLOCK).collect();
     let par = inner_par(blocks.len());
     let output = tape.nodes().len() - 1;
-    let parts: Vec<Vec<Matrix<T>>> = blocks
-        .par_iter()
-        .map(|&r0| -> Result<Vec<Matrix<T>>> {
-            let k = DELTA_BLOCK.min(rows - r0);
-            let cot = Cotangents {
-                data: Matrix::from_fn(k, o, |t, a| {
-                    if (r0 + t) % o == a {
-                        T::one()
-                    } else {
-                        T::zero()
-                    }
-                }),
-                sample: (r0..r0 + k).map(|r| r / o).collect(),
-                owners: k,
-            };
-            let mut sink = DeltaSink {
-                delta: vec![None; num_layers],
-            };
-            tape.backward(output, cot, &mut sink, par)?;
-            Ok(sink
-                .delta
-                .into_iter()
-                .map(|d| d.expect("every layer visited"))
-                .collect())
-        })
-        .collect::<Result<_>>()?;
-    let delta = (0..num_layers)
-        .map(|l| {
-            let w = net.layers()[l].n_out;
-            let mut data = Vec::with_capacity(rows * w);
-            for part in &parts {
-                data.extend_from_slice(part[l].as_slice());
-            }
-            Matrix::from_vec(rows, w, data).expect("rows·width entries")
-        })
+    let mut delta: Vec<Matrix<T>> = net
+        .layers()
+        .iter()
+        .map(|l| zeroed_large(rows, l.n_out))
         .collect();
+    let dest: Vec<(SharedMut<T>, usize)> = delta
+        .iter_mut()
+        .map(|d| (SharedMut(d.as_mut_slice().as_mut_ptr()), d.cols()))
+        .collect();
+    blocks.par_iter().try_for_each(|&r0| -> Result<()> {
+        let k = DELTA_BLOCK.min(rows - r0);
+        let cot = Cotangents {
+            data: Matrix::from_fn(k, o, |t, a| {
+                if (r0 + t) % o == a {
+                    T::one()
+                } else {
+                    T::zero()
+                }
+            }),
+            sample: (r0..r0 + k).map(|r| r / o).collect(),
+            owners: k,
+        };
+        let mut sink = DeltaSink {
+            dest: dest.clone(),
+            r0,
+        };
+        tape.backward(output, cot, &mut sink, par)
+    })?;
     Ok(Factors {
         tape,
         input_node,

@@ -90,25 +90,6 @@ pub enum KernelForm {
     Traced,
 }
 
-/// Bytes of the kernel matrices `linearize` holds at once for `n` train and `m` test points:
-/// K (train×train) three times (K, its eigenvectors, its Cholesky factor) and K(test, train),
-/// all f64.
-pub fn linearize_kernel_bytes(n: usize, m: usize, o: usize, form: KernelForm) -> u128 {
-    let (a, b) = match form {
-        KernelForm::Full => ((n * o) as u128, (m * o) as u128),
-        KernelForm::Traced => (n as u128, m as u128),
-    };
-    8 * (3 * a * a + a * b)
-}
-
-/// Memory available to this process, from /proc/meminfo (`MemAvailable`), if readable.
-pub fn available_memory_bytes() -> Option<u128> {
-    let text = std::fs::read_to_string("/proc/meminfo").ok()?;
-    let line = text.lines().find(|l| l.starts_with("MemAvailable:"))?;
-    let kb: u128 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kb * 1024)
-}
-
 /// Empirical NTK Θ(X₁, X₂) = J(X₁) J(X₂)ᵀ at θ, in f64: the full (n₁·o)×(n₂·o) kernel or the
 /// output-traced n₁×n₂ kernel (1/o)·Σ_a K[(i, a), (j, a)], by the structured per-layer products
 /// of `autodiff::ntk`, which never form J.

@@ -36,7 +36,10 @@ pub fn load_csv(path: &Path) -> Result<RawData> {
 
 /// Parses CSV bytes (gzipped or not); `name` is used in errors.
 pub fn parse_csv_bytes(bytes: &[u8], name: &str) -> Result<RawData> {
-    let text = gunzip_if_needed(bytes.to_vec(), name)?;
+    let mut text = gunzip_if_needed(bytes.to_vec(), name)?;
+    if text.starts_with(b"\xef\xbb\xbf") {
+        text.drain(..3); // a UTF-8 byte-order mark
+    }
     let mut reader = ::csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
@@ -56,7 +59,8 @@ pub fn parse_csv_bytes(bytes: &[u8], name: &str) -> Result<RawData> {
             .collect();
         let values = match parsed {
             Ok(v) => v,
-            Err(_) if line == 0 => continue, // a header line
+            // A header line: no field of it is a number.
+            Err(_) if line == 0 && rec.iter().all(|f| f.parse::<f64>().is_err()) => continue,
             Err(j) => bail!(
                 "{name}: line {}, column {}: `{}` is not a number",
                 line + 1,
@@ -88,7 +92,7 @@ pub fn parse_csv_bytes(bytes: &[u8], name: &str) -> Result<RawData> {
         rows.push(values);
     }
     if rows.is_empty() {
-        bail!("{name}: no data rows");
+        bail!("{name}: no data rows (the file is empty or holds only a header)");
     }
     let targets: Vec<f64> = rows
         .iter_mut()

@@ -4,9 +4,9 @@
 //! k big-endian u32 sizes, then the data in row-major order. Images are `idx3` (n × rows ×
 //! cols), labels `idx1` (n).
 
-use super::csv::read_maybe_gz;
 use super::{RawData, Targets};
-use anyhow::{bail, Result};
+use anyhow::{anyhow, bail, Context, Result};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
 /// A parsed IDX array of unsigned bytes.
@@ -20,69 +20,150 @@ pub struct IdxArray {
 
 /// Parses the bytes of an (already gunzipped) IDX file; `name` is used in errors.
 pub fn parse_idx(bytes: &[u8], name: &str) -> Result<IdxArray> {
-    if bytes.len() < 4 {
-        bail!(
-            "{name}: file is {} bytes long, too short for an IDX header (truncated?)",
-            bytes.len()
-        );
+    parse_idx_stream(bytes, Some(bytes.len() as u64), name, false)
+}
+
+/// Reads an IDX file, gunzipping it on the fly when it starts with the gzip magic. The header
+/// is read and checked first: a header that promises more data than the file holds is refused
+/// before anything is allocated for the data, and a gzip stream is never inflated beyond what
+/// the header promises (the rest is only counted).
+pub fn read_idx(path: &Path) -> Result<IdxArray> {
+    let name = path.display().to_string();
+    let mut f = std::fs::File::open(path).with_context(|| format!("cannot read {name}"))?;
+    let meta = f
+        .metadata()
+        .with_context(|| format!("cannot read {name}"))?;
+    if meta.is_dir() {
+        bail!("{name}: is a directory, not an IDX file");
     }
-    if bytes[0] != 0 || bytes[1] != 0 {
+    let mut magic = Vec::with_capacity(2);
+    (&mut f)
+        .take(2)
+        .read_to_end(&mut magic)
+        .with_context(|| format!("cannot read {name}"))?;
+    let rest = std::io::Cursor::new(magic.clone()).chain(f);
+    if magic == [0x1f, 0x8b] {
+        let gz = flate2::read::MultiGzDecoder::new(std::io::BufReader::new(rest));
+        parse_idx_stream(gz, None, &name, true)
+    } else {
+        parse_idx_stream(rest, Some(meta.len()), &name, false)
+    }
+}
+
+/// Reads as much as `buf` asks for; returns how much was read (less only at the end).
+fn fill<R: Read>(r: &mut R, buf: &mut [u8], name: &str, gz: bool) -> Result<usize> {
+    let mut got = 0;
+    while got < buf.len() {
+        match r.read(&mut buf[got..]) {
+            Ok(0) => break,
+            Ok(k) => got += k,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(read_error(e, name, gz)),
+        }
+    }
+    Ok(got)
+}
+
+fn read_error(e: std::io::Error, name: &str, gz: bool) -> anyhow::Error {
+    if gz {
+        anyhow!("{name}: the gzip stream is corrupt or truncated ({e})")
+    } else {
+        anyhow!("cannot read {name}: {e}")
+    }
+}
+
+/// Parses an IDX stream. `total` is the stream's length when known (a plain file), so that the
+/// promised size can be checked before reading the data.
+fn parse_idx_stream<R: Read>(
+    mut r: R,
+    total: Option<u64>,
+    name: &str,
+    gz: bool,
+) -> Result<IdxArray> {
+    let mut head = [0u8; 4];
+    let got = fill(&mut r, &mut head, name, gz)?;
+    if got < 4 {
+        bail!("{name}: file is {got} bytes long, too short for an IDX header (truncated)");
+    }
+    if head[0] != 0 || head[1] != 0 {
         bail!(
             "{name}: not an IDX file (the magic number must start with two zero bytes, found {:02x} {:02x})",
-            bytes[0],
-            bytes[1]
+            head[0],
+            head[1]
         );
     }
-    if bytes[2] != 0x08 {
+    if head[2] != 0x08 {
         bail!(
             "{name}: IDX element type 0x{:02x} is not supported (only 0x08, unsigned byte)",
-            bytes[2]
+            head[2]
         );
     }
-    let k = bytes[3] as usize;
+    let k = head[3] as usize;
     if k == 0 || k > 4 {
         bail!("{name}: IDX header declares {k} dimensions (expected 1 to 4)");
     }
     let header = 4 + 4 * k;
-    if bytes.len() < header {
+    let mut raw = [0u8; 16];
+    let got = fill(&mut r, &mut raw[..4 * k], name, gz)?;
+    if got < 4 * k {
         bail!(
             "{name}: header declares {k} dimensions but the file ends after {} bytes (truncated)",
-            bytes.len()
+            4 + got
         );
     }
-    let dims: Vec<usize> = (0..k)
-        .map(|i| {
-            let b = &bytes[4 + 4 * i..8 + 4 * i];
-            u32::from_be_bytes([b[0], b[1], b[2], b[3]]) as usize
-        })
+    let dims: Vec<usize> = raw[..4 * k]
+        .chunks_exact(4)
+        .map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]) as usize)
         .collect();
     let expected = dims.iter().try_fold(1usize, |a, &d| a.checked_mul(d));
     let Some(expected) = expected else {
         bail!("{name}: IDX dimensions {dims:?} overflow");
     };
-    let got = bytes.len() - header;
-    if got < expected {
+    if let Some(total) = total {
+        let have = total.saturating_sub(header as u64);
+        if (expected as u64) > have {
+            bail!(
+                "{name}: header promises {dims:?} = {expected} bytes of data but only {have} follow (truncated)"
+            );
+        }
+        if (expected as u64) < have {
+            bail!(
+                "{name}: header promises {dims:?} = {expected} bytes of data but {have} follow (corrupt header?)"
+            );
+        }
+    }
+    // With a known length the size is verified; a gzip stream grows the buffer only as data
+    // actually arrive, so a lying header cannot make this allocate more than the stream holds.
+    let mut data = if total.is_some() {
+        Vec::with_capacity(expected)
+    } else {
+        Vec::new()
+    };
+    (&mut r)
+        .take(expected as u64)
+        .read_to_end(&mut data)
+        .map_err(|e| read_error(e, name, gz))?;
+    let extra = std::io::copy(&mut r, &mut std::io::sink()).map_err(|e| read_error(e, name, gz))?;
+    let got = data.len() as u64 + extra;
+    if data.len() < expected {
         bail!(
             "{name}: header promises {dims:?} = {expected} bytes of data but only {got} follow (truncated)"
         );
     }
-    if got > expected {
+    if extra > 0 {
         bail!(
             "{name}: header promises {dims:?} = {expected} bytes of data but {got} follow (corrupt header?)"
         );
     }
-    Ok(IdxArray {
-        dims,
-        data: bytes[header..].to_vec(),
-    })
+    Ok(IdxArray { dims, data })
 }
 
 /// Loads an images file and a labels file into raw samples (pixels scaled to [0, 1]).
 pub fn load_pair(images: &Path, labels: &Path) -> Result<RawData> {
     let img_name = images.display().to_string();
     let lab_name = labels.display().to_string();
-    let img = parse_idx(&read_maybe_gz(images)?, &img_name)?;
-    let lab = parse_idx(&read_maybe_gz(labels)?, &lab_name)?;
+    let img = read_idx(images)?;
+    let lab = read_idx(labels)?;
     if img.dims.len() < 2 {
         bail!(
             "{img_name}: an images file needs at least 2 dimensions, found {:?}",
@@ -106,6 +187,12 @@ pub fn load_pair(images: &Path, labels: &Path) -> Result<RawData> {
         bail!("{img_name}: no images");
     }
     let d: usize = img.dims[1..].iter().product();
+    if d == 0 {
+        bail!(
+            "{img_name}: images of shape {:?} have no pixels",
+            &img.dims[1..]
+        );
+    }
     let features = img
         .data
         .chunks_exact(d)

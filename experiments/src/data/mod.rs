@@ -6,6 +6,7 @@
 
 pub mod csv;
 pub mod idx;
+pub mod npy;
 pub mod synthetic;
 
 use anyhow::{bail, Context, Result};
@@ -49,6 +50,14 @@ pub enum DataSpec {
         /// Path of the file (gzipped when it ends in `.gz` or starts with the gzip magic).
         path: PathBuf,
     },
+    /// A pair of NumPy `.npy` files: inputs X (n, d) of float32/float64 and targets Y, either
+    /// (n,) integer class labels or (n,) / (n, o) real targets; split by the seeded split.
+    Npy {
+        /// The (n, d) inputs.
+        x: PathBuf,
+        /// The (n,) labels or (n, o) targets.
+        y: PathBuf,
+    },
     /// Teacher–student regression: y = teacher(x) + noise with a random one-hidden-layer tanh
     /// teacher.
     Teacher,
@@ -60,7 +69,7 @@ pub enum DataSpec {
 
 impl DataSpec {
     /// Parses `digits`, `mnist:DIR`, `fashion-mnist:DIR`, `idx:IMAGES,LABELS`, `csv:PATH`,
-    /// `teacher`, `spirals` or `sine`.
+    /// `npy:X,Y`, `teacher`, `spirals` or `sine`.
     pub fn parse(s: &str) -> Result<Self> {
         let (kind, arg) = match s.split_once(':') {
             Some((k, a)) => (k, Some(a)),
@@ -100,14 +109,30 @@ impl DataSpec {
                 let Some((images, labels)) = a.split_once(',') else {
                     bail!("--data idx needs two files separated by a comma: `idx:IMAGES,LABELS`");
                 };
+                if images.is_empty() || labels.is_empty() {
+                    bail!("--data idx needs two files separated by a comma: `idx:IMAGES,LABELS` (got `{s}`)");
+                }
                 Ok(DataSpec::Idx {
                     images: images.into(),
                     labels: labels.into(),
                 })
             }
+            "npy" => {
+                let a = need("two files")?;
+                let Some((x, y)) = a.split_once(',') else {
+                    bail!("--data npy needs two files separated by a comma: `npy:X.npy,Y.npy`");
+                };
+                if x.is_empty() || y.is_empty() {
+                    bail!("--data npy needs two files separated by a comma: `npy:X.npy,Y.npy` (got `{s}`)");
+                }
+                Ok(DataSpec::Npy {
+                    x: x.into(),
+                    y: y.into(),
+                })
+            }
             other => bail!(
                 "unknown data set `{other}`: expected one of digits, mnist:DIR, fashion-mnist:DIR, \
-                 idx:IMAGES,LABELS, csv:PATH, teacher, spirals, sine"
+                 idx:IMAGES,LABELS, csv:PATH, npy:X,Y, teacher, spirals, sine"
             ),
         }
     }
@@ -120,6 +145,7 @@ impl DataSpec {
             DataSpec::FashionMnist { .. } => "fashion-mnist".into(),
             DataSpec::Idx { images, .. } => format!("idx:{}", images.display()),
             DataSpec::Csv { path } => format!("csv:{}", path.display()),
+            DataSpec::Npy { x, .. } => format!("npy:{}", x.display()),
             DataSpec::Teacher => "teacher".into(),
             DataSpec::Spirals => "spirals".into(),
             DataSpec::Sine => "sine".into(),
@@ -131,6 +157,7 @@ fn example(kind: &str) -> &'static str {
     match kind {
         "mnist" | "fashion-mnist" => "../shared/data/mnist",
         "idx" => "images-idx3-ubyte.gz,labels-idx1-ubyte.gz",
+        "npy" => "x.npy,y.npy",
         _ => "data.csv",
     }
 }
@@ -262,10 +289,31 @@ impl Default for DataConfig {
     }
 }
 
+/// Most samples a synthetic task generates (train and test together).
+pub const MAX_SYNTHETIC_SAMPLES: usize = 1_000_000;
+
 /// Loads, splits, subsets and scales the data set described by `cfg`.
 pub fn load(cfg: &DataConfig) -> Result<Dataset> {
     if cfg.n_train == 0 {
         bail!("--n-train must be at least 1");
+    }
+    let Some(total) = cfg.n_train.checked_add(cfg.n_test) else {
+        bail!(
+            "--n-train {} + --n-test {} is too large",
+            cfg.n_train,
+            cfg.n_test
+        );
+    };
+    let synthetic = matches!(
+        cfg.spec,
+        DataSpec::Teacher | DataSpec::Spirals | DataSpec::Sine
+    );
+    if synthetic && total > MAX_SYNTHETIC_SAMPLES {
+        bail!(
+            "--n-train {} + --n-test {} = {total} synthetic samples: at most {MAX_SYNTHETIC_SAMPLES} are generated",
+            cfg.n_train,
+            cfg.n_test
+        );
     }
     let name = cfg.spec.name();
     let (train, test) = match &cfg.spec {
@@ -275,6 +323,7 @@ pub fn load(cfg: &DataConfig) -> Result<Dataset> {
             split(raw, cfg)?
         }
         DataSpec::Csv { path } => split(csv::load_csv(path)?, cfg)?,
+        DataSpec::Npy { x, y } => split(npy::load_pair(x, y)?, cfg)?,
         DataSpec::Idx { images, labels } => {
             return finish(
                 name,
@@ -291,17 +340,11 @@ pub fn load(cfg: &DataConfig) -> Result<Dataset> {
             return finish(name, pair, Scaling::Global);
         }
         DataSpec::Teacher => {
-            let all = synthetic::teacher(cfg.n_train + cfg.n_test, 8, 64, 0.05, cfg.seed);
+            let all = synthetic::teacher(total, 8, 64, 0.05, cfg.seed);
             split(all, cfg)?
         }
-        DataSpec::Spirals => split(
-            synthetic::two_spirals(cfg.n_train + cfg.n_test, 0.05, cfg.seed),
-            cfg,
-        )?,
-        DataSpec::Sine => split(
-            synthetic::sine(cfg.n_train + cfg.n_test, 0.05, cfg.seed),
-            cfg,
-        )?,
+        DataSpec::Spirals => split(synthetic::two_spirals(total, 0.05, cfg.seed), cfg)?,
+        DataSpec::Sine => split(synthetic::sine(total, 0.05, cfg.seed), cfg)?,
     };
     finish(name, (train, test), Scaling::PerFeature)
 }
@@ -333,7 +376,7 @@ fn subset(raw: RawData, n: usize, seed: u64, what: &str) -> Result<RawData> {
 /// Seeded split of one pool into train and test.
 fn split(raw: RawData, cfg: &DataConfig) -> Result<(RawData, RawData)> {
     let total = raw.len();
-    if cfg.n_train + cfg.n_test > total {
+    if cfg.n_train.saturating_add(cfg.n_test) > total {
         bail!(
             "asked for {} training + {} test samples but `{}` has only {total}",
             cfg.n_train,
@@ -372,6 +415,17 @@ fn finish(name: String, (train, test): (RawData, RawData), scaling: Scaling) -> 
         for ((s, v), m) in std.iter_mut().zip(r).zip(&mean) {
             *s += (v - m) * (v - m) / n;
         }
+    }
+    if let Some(j) = (0..d).find(|&j| !(mean[j].is_finite() && std[j].is_finite())) {
+        let big = train
+            .features
+            .iter()
+            .map(|r| r[j].abs())
+            .fold(0.0, f64::max);
+        bail!(
+            "{name}: feature {} cannot be standardised: its values (up to {big:e} in magnitude) overflow the mean or variance",
+            j + 1
+        );
     }
     match scaling {
         Scaling::PerFeature => {

@@ -14,13 +14,15 @@
 //!   steps is Σ (1 − ηλᵢ/n)ᵗ vᵢvᵢᵀ r₀, and the test predictions are f₀(x*) + K(x*, X)βₜ with
 //!   βₜ = −Σ (1 − (1 − ηλᵢ/n)ᵗ)/λᵢ · vᵢvᵢᵀ r₀ (r₀ = f₀ − Y).
 
+use super::linearize_plan;
 use crate::data::{self, accuracy, cast, DataConfig, Dataset};
+use crate::kernel_ridge::RidgeSolver;
 use crate::model::{self, KernelForm, ModelConfig};
 use crate::progress::Observer;
 use crate::report::{self, table::fmt, table::pct, Chart, Curves, RunOutput, SeriesStyle, Table};
 use anyhow::{anyhow, bail, Context, Result};
 use autodiff::nn::Mlp;
-use linalg::{cg, lanczos_extremes, symmetric_eigen, CgOptions, CgVerdict, Cholesky, Matrix, Real};
+use linalg::{cg, lanczos_extremes, symmetric_eigen, CgOptions, CgVerdict, Matrix, Real};
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 use std::time::Instant;
@@ -161,8 +163,11 @@ pub struct Summary {
     pub kernel_form: KernelForm,
     /// Why that form.
     pub kernel_reason: String,
-    /// Estimated bytes of the kernel matrices.
-    pub kernel_bytes: u128,
+    /// Estimated peak heap bytes of the run (the memory plan), before anything was allocated.
+    pub memory_estimate_bytes: u128,
+    /// Measured peak heap bytes above what was live at the start (None where the counting
+    /// allocator is not installed).
+    pub memory_peak_bytes: Option<u128>,
     /// λ_max(K) by Lanczos and its iteration count.
     pub lambda_max: f64,
     /// Lanczos steps.
@@ -198,6 +203,8 @@ pub struct Summary {
     pub steps_estimate: f64,
     /// Parameter-space CG (full kernel only).
     pub cg: Option<CgFigures>,
+    /// How the Newton step's ridge system was solved.
+    pub newton_solver: RidgeSolver,
     /// Seconds per stage.
     pub seconds: serde_json::Value,
     /// (step, GD train, lin train, GD test, lin test).
@@ -265,6 +272,25 @@ fn loss_of(f: &[f64], y: &[f64], n: usize) -> f64 {
     f.iter().zip(y).map(|(a, b)| (a - b) * (a - b)).sum::<f64>() / (2.0 * n as f64)
 }
 
+/// The closed-form factors of linearised GD along one eigen-direction with h = ηλᵢ/n:
+/// the residual decays by qᵗ with q = 1 − h, and the coefficient grows by (1 − qᵗ)/λᵢ =
+/// (η/n)·(1 − qᵗ)/h. For tiny h, 1 − qᵗ cancels catastrophically, so for 0 < q it is
+/// computed as −expm1(t·ln_1p(−h)); `eta_n` = η/n gives the h → 0 limit t·η/n exactly.
+pub fn gd_factors(h: f64, t: f64, eta_n: f64) -> (f64, f64) {
+    if h <= 0.0 {
+        return (1.0, t * eta_n);
+    }
+    if h < 1.0 {
+        let log_q = (-h).ln_1p();
+        let decay = (t * log_q).exp();
+        let one_minus = -(t * log_q).exp_m1();
+        return (decay, eta_n * one_minus / h);
+    }
+    // 1 ≤ h < 2: q ≤ 0 oscillates; t is an integer step count here.
+    let decay = (1.0 - h).powf(t);
+    (decay, eta_n * (1.0 - decay) / h)
+}
+
 fn to_f64<T: Real>(m: &Matrix<T>) -> Matrix<f64> {
     Matrix::from_fn(m.rows(), m.cols(), |i, j| m.get(i, j).to_f64())
 }
@@ -295,51 +321,45 @@ fn run_typed<T: Real>(cfg: &Config, ds: &Dataset, obs: &mut dyn Observer) -> Res
     let mlp = model::build(&cfg.model, d, o)?;
     let p = mlp.num_params();
 
-    // Memory: estimate before allocating anything large.
-    let budget: u128 = match cfg.max_memory_mib {
-        Some(mib) => u128::from(mib) << 20,
-        None => model::available_memory_bytes().map_or(4u128 << 30, |b| b * 7 / 10),
+    // Memory: estimate every phase before allocating anything large.
+    let heap_before = crate::alloc::reset_peak();
+    let budget = crate::memory::budget(cfg.max_memory_mib);
+    let dims = linearize_plan::Dims {
+        n,
+        m,
+        d,
+        o,
+        s: std::mem::size_of::<T>(),
     };
-    let full_bytes = model::linearize_kernel_bytes(n, m, o, KernelForm::Full);
-    let traced_bytes = model::linearize_kernel_bytes(n, m, o, KernelForm::Traced);
-    let mib = |b: u128| format!("{:.0} MiB", b as f64 / (1u128 << 20) as f64);
-    let (form, reason) = match cfg.kernel {
-        KernelChoice::Full if full_bytes > budget => bail!(
-            "the full kernel for {n} training and {m} test points with {o} outputs needs about {} but the budget is {}: use --kernel traced (about {}), fewer points, or --max-memory-mib",
-            mib(full_bytes), mib(budget), mib(traced_bytes)
+    let plan_of = |f| linearize_plan::plan(&mlp, &dims, f, cfg.kernel_change);
+    let (full_plan, traced_plan) = (plan_of(KernelForm::Full), plan_of(KernelForm::Traced));
+    let human = crate::memory::human;
+    let (form, reason, plan) = match cfg.kernel {
+        KernelChoice::Full => (KernelForm::Full, "requested".to_string(), full_plan),
+        KernelChoice::Traced => (KernelForm::Traced, "requested".to_string(), traced_plan),
+        KernelChoice::Auto if full_plan.peak() <= budget || o == 1 => (
+            KernelForm::Full,
+            format!(
+                "fits: about {} of {}",
+                human(full_plan.peak()),
+                human(budget)
+            ),
+            full_plan,
         ),
-        KernelChoice::Full => (KernelForm::Full, "requested".to_string()),
-        KernelChoice::Traced => (KernelForm::Traced, "requested".to_string()),
-        KernelChoice::Auto if full_bytes <= budget => (KernelForm::Full, format!("fits: about {} of {}", mib(full_bytes), mib(budget))),
-        KernelChoice::Auto if o == 1 => bail!("the kernel needs about {} but the budget is {}: use fewer points", mib(full_bytes), mib(budget)),
-        KernelChoice::Auto if traced_bytes <= budget => {
+        KernelChoice::Auto => {
             let why = format!(
-                "the full (n·o)² kernel would need about {} (budget {}): using the output-traced n×n kernel (about {})",
-                mib(full_bytes), mib(budget), mib(traced_bytes)
+                "with the full (n·o)² kernel the run would need about {} (budget {}): using the output-traced n×n kernel (about {})",
+                human(full_plan.peak()), human(budget), human(traced_plan.peak())
             );
             obs.message(&format!("note: {why}"));
-            (KernelForm::Traced, why)
+            (KernelForm::Traced, why, traced_plan)
         }
-        KernelChoice::Auto => bail!(
-            "even the output-traced kernel needs about {} but the budget is {}: use fewer points (--n-train/--n-test)",
-            mib(traced_bytes), mib(budget)
-        ),
     };
-    let kernel_bytes = if form == KernelForm::Full {
-        full_bytes
-    } else {
-        traced_bytes
-    };
-    if form == KernelForm::Traced
-        && matches!(cfg.kernel, KernelChoice::Traced)
-        && traced_bytes > budget
-    {
-        bail!(
-            "the output-traced kernel needs about {} but the budget is {}",
-            mib(traced_bytes),
-            mib(budget)
-        );
-    }
+    plan.check(
+        budget,
+        "use fewer points (--n-train/--n-test), narrower layers, --kernel traced or --dtype f32",
+    )?;
+    let kernel_bytes = plan.peak();
 
     let x_train: Matrix<T> = cast(&ds.x_train);
     let y_train: Matrix<T> = cast(&ds.y_train);
@@ -374,15 +394,11 @@ fn run_typed<T: Real>(cfg: &Config, ds: &Dataset, obs: &mut dyn Observer) -> Res
     // (a) Newton: (K + λI)α = Y − f₀.
     obs.begin("Newton step (Cholesky)", 0);
     let t0 = Instant::now();
-    let mut kl = k.clone();
-    for i in 0..nk {
-        kl.set(i, i, kl.get(i, i) + cfg.lambda);
+    let mut eig_early = None;
+    let (alpha, ridge_solver) = crate::kernel_ridge::solve(&k, cfg.lambda, &rhs, &mut eig_early)?;
+    if let RidgeSolver::Eigen { .. } = &ridge_solver {
+        obs.message(&format!("note: Newton step by {ridge_solver}"));
     }
-    let chol = Cholesky::factor(kl.as_ref())
-        .with_context(|| format!("Cholesky of K + λI with λ = {}", cfg.lambda))?;
-    drop(kl);
-    let alpha = chol.solve(rhs.as_ref())?;
-    drop(chol);
     let kernel_apply = |kk: &Matrix<f64>, coef: &Matrix<f64>| -> Result<Vec<f64>> {
         Ok(linalg::matmul(kk.as_ref(), coef.as_ref())?.into_vec())
     };
@@ -406,26 +422,26 @@ fn run_typed<T: Real>(cfg: &Config, ds: &Dataset, obs: &mut dyn Observer) -> Res
     let t0 = Instant::now();
     let lz = lanczos_extremes(&k, nk.min(300), 1e-8, cfg.model.seed)
         .with_context(|| format!("Lanczos on the {nk}×{nk} kernel"))?;
-    let eig = symmetric_eigen(k.as_ref())
-        .with_context(|| format!("eigendecomposition of the {nk}×{nk} kernel"))?;
+    let eig = match eig_early {
+        Some(e) => e,
+        None => symmetric_eigen(k.as_ref())
+            .with_context(|| format!("eigendecomposition of the {nk}×{nk} kernel"))?,
+    };
     secs.insert("spectrum".into(), t0.elapsed().as_secs_f64().into());
     obs.end();
     let lambda_max = lz.max.max(eig.values.last().copied().unwrap_or(0.0));
     let lambda_min = eig.values.first().copied().unwrap_or(0.0);
     let kappa = (lambda_max + cfg.lambda) / (lambda_min.max(0.0) + cfg.lambda);
-    // In the traced form K̄ = Θ/o at infinite width (K ≈ Θ ⊗ I): the dynamics use o·K̄.
-    let dyn_scale = if form == KernelForm::Full {
-        1.0
-    } else {
-        o as f64
-    };
+    // GD on 1/(2n)‖f − Y‖² moves the training outputs by −(η/n)K r per step. With the traced
+    // kernel every output column is fitted with the same K̄ = (1/o)Σₐ K[(i,a),(j,a)]: when
+    // K ≈ Θ ⊗ I (infinite width) K̄ *is* Θ, so the dynamics use K̄ unscaled.
     let nf = n as f64;
-    let max_stable_lr = 2.0 * nf / (dyn_scale * lambda_max);
-    let lr = cfg.lr.unwrap_or(nf / (dyn_scale * lambda_max));
+    let max_stable_lr = 2.0 * nf / lambda_max;
+    let lr = cfg.lr.unwrap_or(nf / lambda_max);
     if lr >= max_stable_lr {
         bail!(
             "step size {lr} makes gradient descent diverge: the top eigen-direction of K/n grows by |1 − ηλ_max/n| = {:.3} per step; the largest stable step is 2n/λ_max = {max_stable_lr:.6}",
-            (1.0 - lr * dyn_scale * lambda_max / nf).abs()
+            (1.0 - lr * lambda_max / nf).abs()
         );
     }
 
@@ -440,22 +456,16 @@ fn run_typed<T: Real>(cfg: &Config, ds: &Dataset, obs: &mut dyn Observer) -> Res
             }
         }
     }
-    let lams: Vec<f64> = eig.values.iter().map(|l| l.max(0.0) * dyn_scale).collect();
+    let lams: Vec<f64> = eig.values.iter().map(|l| l.max(0.0)).collect();
     let lin_at = |t: f64| -> Result<(Vec<f64>, Vec<f64>)> {
         // training residual and β_t (in kernel layout)
         let mut g = Matrix::zeros(nk, cols);
         let mut h = Matrix::zeros(nk, cols);
         for i in 0..nk {
-            let q = 1.0 - lr * lams[i] / nf;
-            let decay = q.powf(t);
-            let shrink = if lams[i] > 1e-300 {
-                (1.0 - decay) / lams[i]
-            } else {
-                t * lr / nf
-            };
+            let (decay, shrink) = gd_factors(lr * lams[i] / nf, t, lr / nf);
             for c in 0..cols {
                 g.set(i, c, decay * coeffs[i * cols + c]);
-                h.set(i, c, -shrink * coeffs[i * cols + c] * dyn_scale);
+                h.set(i, c, -shrink * coeffs[i * cols + c]);
             }
         }
         let resid = linalg::matmul(v.as_ref(), g.as_ref())?.into_vec();
@@ -472,7 +482,7 @@ fn run_typed<T: Real>(cfg: &Config, ds: &Dataset, obs: &mut dyn Observer) -> Res
     let lin_train_loss = |t: f64| -> f64 {
         let mut s = 0.0;
         for i in 0..nk {
-            let decay = (1.0 - lr * lams[i] / nf).powf(t);
+            let decay = gd_factors(lr * lams[i] / nf, t, lr / nf).0;
             for c in 0..cols {
                 s += (decay * coeffs[i * cols + c]).powi(2);
             }
@@ -652,7 +662,9 @@ fn run_typed<T: Real>(cfg: &Config, ds: &Dataset, obs: &mut dyn Observer) -> Res
         num_params: p,
         kernel_form: form,
         kernel_reason: reason,
-        kernel_bytes,
+        memory_estimate_bytes: kernel_bytes,
+        memory_peak_bytes: crate::alloc::installed()
+            .then(|| (crate::alloc::peak().saturating_sub(heap_before)) as u128),
         lambda_max,
         lanczos_iterations: lz.iterations,
         lambda_min,
@@ -670,6 +682,7 @@ fn run_typed<T: Real>(cfg: &Config, ds: &Dataset, obs: &mut dyn Observer) -> Res
         steps_to_newton_loss_gd: steps_gd,
         steps_estimate: kappa * 100f64.ln(),
         cg: cg_fig,
+        newton_solver: ridge_solver,
         seconds: serde_json::Value::Object(secs),
         curve,
         spectrum: eig.values.iter().rev().copied().collect(),
@@ -752,6 +765,10 @@ fn dump<T: Real>(
         "dtype": cfg.dtype.to_string(),
         "seed": cfg.model.seed,
         "kernel": match form { KernelForm::Full => "full", KernelForm::Traced => "traced" },
+        "trace": match form {
+            KernelForm::Full => serde_json::Value::Null,
+            KernelForm::Traced => "mean over a of K[(i,a),(j,a)]".into(),
+        },
         "kernel_note": match form {
             KernelForm::Full => "ntk_train is (n·o)×(n·o), row index i·o + a; alpha is n×o",
             KernelForm::Traced => "ntk_train is n×n, the output trace (1/o)·Σ_a K[(i,a),(j,a)]; alpha is n×o",
@@ -869,7 +886,7 @@ pub fn output(s: &Summary) -> Result<RunOutput> {
     let mut notes = Vec::new();
     if s.kernel_form == KernelForm::Traced {
         notes.push(format!("kernel: {}", s.kernel_reason));
-        notes.push("with the output-traced kernel K̄ = (1/o)Σₐ K[(i,a),(j,a)], every output is fitted with the same n×n kernel (exact when K = K̄ ⊗ I, as at infinite width); the CG comparison needs the full kernel and is skipped".into());
+        notes.push("with the output-traced kernel K̄ = (1/o)Σₐ K[(i,a),(j,a)], every output column is fitted with the same n×n kernel K̄, in the Newton step and in the closed-form GD curve alike (this is the full-kernel answer when K = K̄ ⊗ I, as at infinite width; at finite width the cross-output blocks of K are dropped); the CG comparison needs the full kernel and is skipped".into());
     }
     let curves = Curves {
         name: "curves".into(),

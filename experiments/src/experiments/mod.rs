@@ -5,5 +5,6 @@
 pub mod bench_jacobian;
 pub mod imbalance;
 pub mod linearize;
+pub mod linearize_plan;
 pub mod newton_vs_gd;
 pub mod width_sweep;
