@@ -63,6 +63,11 @@ pub struct CommonArgs {
     /// Do not write any files.
     #[arg(long)]
     pub no_write: bool,
+    /// Memory budget in MiB: the run's peak is estimated before anything large is allocated
+    /// and a run over the budget is refused (or, for linearize's `--kernel auto`, falls back
+    /// to the traced kernel) [default: 70% of the available memory].
+    #[arg(long, value_name = "MIB", value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_memory_mib: Option<u64>,
 }
 
 /// Data selection.
@@ -139,9 +144,6 @@ pub struct LinearizeArgs {
     /// Kernel: auto (full when it fits in memory, else output-traced), full or traced.
     #[arg(long, value_enum, default_value_t = linearize::KernelChoice::Auto)]
     pub kernel: linearize::KernelChoice,
-    /// Memory budget for the kernel matrices, MiB (default: 70% of available memory).
-    #[arg(long, value_name = "MIB")]
-    pub max_memory_mib: Option<u64>,
     /// Skip recomputing the kernel at θ_T (the relative kernel change).
     #[arg(long)]
     pub no_kernel_change: bool,
@@ -172,6 +174,7 @@ impl WidthSweepArgs {
             steps: self.steps,
             lr: self.lr,
             dtype: self.dtype,
+            max_memory_mib: self.common.max_memory_mib,
         }
     }
 }
@@ -194,7 +197,7 @@ impl LinearizeArgs {
             lr: self.lr,
             dtype: self.dtype,
             kernel: self.kernel,
-            max_memory_mib: self.max_memory_mib,
+            max_memory_mib: self.common.max_memory_mib,
             kernel_change: !self.no_kernel_change,
             dump: self.dump.clone(),
             ..Default::default()
@@ -255,6 +258,9 @@ pub struct NewtonVsGdArgs {
     /// Seed.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    /// Ridge λ ≥ 0: minimise ½‖Ax − b‖² + ½λ‖x‖² (0: plain least squares).
+    #[arg(long = "lambda", default_value_t = 0.0, allow_negative_numbers = true)]
+    pub lambda: f64,
     /// Solve the linearised system of a network instead of a synthetic one: A = J(θ₀) of a
     /// 64-width-10 ReLU MLP on digits, b = Y − f(X; θ₀) (ignores --rows, --cols, --kappa).
     #[arg(long)]
@@ -377,6 +383,8 @@ pub fn run(cli: Cli) -> Result<()> {
                 spectrum: a.spectrum,
                 eps: a.eps,
                 seed: a.seed,
+                lambda: a.lambda,
+                max_memory_mib: a.common.max_memory_mib,
                 network: a.network.then_some(newton_vs_gd::NetworkSystem {
                     n_train: a.network_n_train,
                     width: a.network_width,
@@ -397,6 +405,7 @@ pub fn run(cli: Cli) -> Result<()> {
                 steps: a.steps,
                 lambda: a.lambda,
                 seed: a.seed,
+                max_memory_mib: a.common.max_memory_mib,
                 ..Default::default()
             };
             let mut obs = observer(&a.common);

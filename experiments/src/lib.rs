@@ -11,3 +11,4 @@ pub mod memory;
 pub mod model;
 pub mod progress;
 pub mod report;
+pub mod stats;

@@ -11,6 +11,7 @@
 
 use crate::data::synthetic::normal;
 use crate::linear::{dot, mul, norm};
+use crate::memory::{mat, MemoryPlan};
 use crate::progress::Observer;
 use crate::report::{table::fmt, Chart, Curves, RunOutput, SeriesStyle, Table};
 use anyhow::{bail, Result};
@@ -39,6 +40,8 @@ pub struct Config {
     pub lambda: f64,
     /// Seed.
     pub seed: u64,
+    /// Memory budget in MiB (None: 70% of the available memory).
+    pub max_memory_mib: Option<u64>,
 }
 
 impl Default for Config {
@@ -52,6 +55,7 @@ impl Default for Config {
             steps: 2000,
             lambda: 1e-6,
             seed: 0,
+            max_memory_mib: None,
         }
     }
 }
@@ -83,9 +87,28 @@ pub struct Summary {
     pub step: f64,
     /// Condition number estimate of K/n + λI (Lanczos).
     pub kappa: f64,
+    /// How λ_max was found: "lanczos" (converged) or "dense" (Lanczos did not converge within
+    /// its step cap, so the eigenvalues were computed directly).
+    pub lambda_max_method: String,
     /// (step, mean residual A, mean residual B, loss).
     #[serde(skip)]
     pub curve: Vec<(usize, f64, f64, f64)>,
+}
+
+/// The memory plan: Φ (n×p), K = ΦΦᵀ and K/n + λI (n×n each) and the Cholesky factor.
+pub fn memory_plan(n: usize, p: usize) -> MemoryPlan {
+    let mut plan = MemoryPlan::default();
+    plan.phase(
+        "features, kernel and Newton step",
+        vec![
+            (format!("features Φ ({n}×{p})"), mat(n, p, 8)),
+            (
+                format!("kernels K, K/n + λI, L ({n}×{n} × 3)"),
+                mat(n, n, 24),
+            ),
+        ],
+    );
+    plan
 }
 
 /// Runs the experiment.
@@ -102,8 +125,12 @@ pub fn run_with(cfg: &Config, obs: &mut dyn Observer) -> Result<Summary> {
             cfg.lambda
         );
     }
-    let n = cfg.k + cfg.m;
+    let n = cfg.k.saturating_add(cfg.m);
     let p = cfg.features;
+    memory_plan(n, p).check(
+        crate::memory::budget(cfg.max_memory_mib),
+        "use fewer points (--k/--m) or fewer features",
+    )?;
     let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed);
     let centre_a = [-cfg.separation / 2.0, 0.0];
     let centre_b = [cfg.separation / 2.0, 0.0];
@@ -158,7 +185,16 @@ pub fn run_with(cfg: &Config, obs: &mut dyn Observer) -> Result<Summary> {
         kmat.get(i, j) / nf + if i == j { cfg.lambda } else { 0.0 }
     });
     let lz = lanczos_extremes(&kn, n.min(200), 1e-10, cfg.seed)?;
-    let eta = 1.0 / lz.max;
+    // An unconverged Lanczos λ_max is only a lower bound: a step 1/λ_max built on it could
+    // diverge, so the spectrum is then computed densely.
+    let (lmin, lmax, lambda_max_method) = if lz.converged {
+        (lz.min, lz.max, "lanczos")
+    } else {
+        let ev = linalg::symmetric_eigenvalues(kn.as_ref())?;
+        let (lo, hi) = (ev.first().copied(), ev.last().copied());
+        (lo.unwrap_or(cfg.lambda), hi.unwrap_or(cfg.lambda), "dense")
+    };
+    let eta = 1.0 / lmax;
 
     let group_means = |f: &[f64]| {
         let ra = (0..cfg.k).map(|i| f[i] - y[i]).sum::<f64>() / cfg.k as f64;
@@ -181,6 +217,9 @@ pub fn run_with(cfg: &Config, obs: &mut dyn Observer) -> Result<Summary> {
     let mut f = vec![0.0; n];
     for t in 0..=cfg.steps {
         f = mul(phi.as_ref(), &theta)?;
+        if !f.iter().all(|v| v.is_finite()) {
+            bail!("gradient descent diverged at step {t} (a prediction is NaN or infinite) with step size {eta:e}; λ_max(K/n + λI) = {lmax:e}");
+        }
         let (ra, rb) = group_means(&f);
         if t == 1 {
             a_after_first = ra + y[0];
@@ -225,7 +264,8 @@ pub fn run_with(cfg: &Config, obs: &mut dyn Observer) -> Result<Summary> {
         newton_residual_b: nw_b,
         gd_steps_to_fit_a: fit_a,
         step: eta,
-        kappa: lz.max / lz.min,
+        kappa: lmax / lmin,
+        lambda_max_method: lambda_max_method.into(),
         curve,
     })
 }

@@ -357,7 +357,11 @@ fn run_typed<T: Real>(cfg: &Config, ds: &Dataset, obs: &mut dyn Observer) -> Res
     };
     plan.check(
         budget,
-        "use fewer points (--n-train/--n-test), narrower layers, --kernel traced or --dtype f32",
+        if form == KernelForm::Full && o > 1 {
+            "with the full (n·o)² kernel: use --kernel traced, fewer points (--n-train/--n-test) or narrower layers"
+        } else {
+            "use fewer points (--n-train/--n-test), narrower layers or --dtype f32"
+        },
     )?;
     let kernel_bytes = plan.peak();
 

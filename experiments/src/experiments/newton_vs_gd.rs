@@ -12,6 +12,7 @@
 //! row space of A, so it converges to the minimum-norm solution Aᵀ(AAᵀ)⁻¹b.
 
 use crate::linear::{mul, norm, rel_diff};
+use crate::memory::{mat, MemoryPlan};
 use crate::progress::Observer;
 use crate::report::{table::fmt, Chart, Curves, RunOutput, SeriesStyle, Table};
 use anyhow::{bail, Context, Result};
@@ -47,6 +48,11 @@ pub struct Config {
     pub max_gd_steps: usize,
     /// Seed of A, b.
     pub seed: u64,
+    /// Memory budget in MiB (None: 70% of the available memory).
+    pub max_memory_mib: Option<u64>,
+    /// Ridge λ ≥ 0: minimise ½‖Ax − b‖² + ½λ‖x‖², so H = AᵀA + λI (0 keeps plain least
+    /// squares).
+    pub lambda: f64,
     /// Instead of a synthetic A, use the linearised system of a network: A = J, the Jacobian
     /// of a one-hidden-layer MLP at its random init θ₀ on digits, and b = Y − f(X; θ₀), so
     /// min ½‖Jδ − (Y − f₀)‖² is the tangent-space fit (`rows`, `cols`, `kappa` and `spectrum`
@@ -100,6 +106,8 @@ impl Default for Config {
             eps: 1e-6,
             max_gd_steps: 200_000,
             seed: 0,
+            lambda: 0.0,
+            max_memory_mib: None,
             network: None,
         }
     }
@@ -156,7 +164,7 @@ pub struct Summary {
     /// CG curve: (iteration, error, loss, seconds).
     #[serde(skip)]
     pub cg_curve: Vec<(usize, f64, f64, f64)>,
-    /// Loss at the solution (½‖Ax* − b‖²).
+    /// Loss at the solution (½‖Ax* − b‖² + ½λ‖x*‖²).
     pub loss_min: f64,
 }
 
@@ -180,6 +188,9 @@ fn spectrum(cfg: &Config, r: usize) -> Vec<f64> {
 pub fn validate(cfg: &Config) -> Result<()> {
     if cfg.rows == 0 || cfg.cols == 0 {
         bail!("--rows and --cols must be at least 1");
+    }
+    if !(cfg.lambda.is_finite() && cfg.lambda >= 0.0) {
+        bail!("--lambda must be a finite number ≥ 0, got {}", cfg.lambda);
     }
     if !(cfg.kappa.is_finite() && cfg.kappa >= 1.0) {
         bail!("--kappa must be a finite number ≥ 1, got {}", cfg.kappa);
@@ -207,23 +218,66 @@ pub fn validate(cfg: &Config) -> Result<()> {
     Ok(())
 }
 
+/// The memory plan: A (m×p), H = AᵀA (p×p) and, when underdetermined, AAᵀ (m×m); the
+/// eigensolver's working copies (three r×r, r = min(m, p)) and the p×r eigenvectors. For the
+/// network system, J is built by reverse mode in blocks, so A itself is the largest part.
+pub fn memory_plan(m: usize, p: usize) -> MemoryPlan {
+    let r = m.min(p);
+    let a = (format!("A ({m}×{p})"), mat(m, p, 8));
+    let h = (format!("H = AᵀA ({p}×{p})"), mat(p, p, 8));
+    let mut plan = MemoryPlan::default();
+    plan.phase(
+        "eigendecomposition",
+        vec![
+            a.clone(),
+            h.clone(),
+            (format!("eigensolver work (3 × {r}×{r})"), mat(r, r, 24)),
+            (
+                format!("Aᵀ·U and eigenvectors ({p}×{r} × 2)"),
+                mat(p, r, 16),
+            ),
+        ],
+    );
+    plan
+}
+
+/// Rows and columns of the system a configuration solves.
+fn system_shape(cfg: &Config) -> (usize, usize) {
+    match &cfg.network {
+        Some(net) => (
+            net.n_train.saturating_mul(10),
+            75usize.saturating_mul(net.width).saturating_add(10),
+        ),
+        None => (cfg.rows, cfg.cols),
+    }
+}
+
 /// Runs the experiment.
 pub fn run_with(cfg: &Config, obs: &mut dyn Observer) -> Result<Summary> {
     validate(cfg)?;
+    let (m0, p0) = system_shape(cfg);
+    memory_plan(m0, p0).check(
+        crate::memory::budget(cfg.max_memory_mib),
+        "use a smaller system (--rows/--cols, --network-n-train/--network-width)",
+    )?;
     let (a, b) = match &cfg.network {
         Some(net) => network_system(net, cfg.seed)?,
         None => synthetic_system(cfg)?,
     };
     let (m, p) = (a.rows(), a.cols());
+    let lambda = cfg.lambda;
+    let add_ridge = |mut h: Matrix<f64>| {
+        for i in 0..h.rows() {
+            h.set(i, i, h.get(i, i) + lambda);
+        }
+        h
+    };
     let atb = mul(a.as_ref().t(), &b)?;
-    let h = linalg::matmul(a.as_ref().t(), a.as_ref())?;
+    let h = add_ridge(linalg::matmul(a.as_ref().t(), a.as_ref())?);
     let loss = |x: &[f64]| -> Result<f64> {
         let ax = mul(a.as_ref(), x)?;
-        Ok(0.5
-            * ax.iter()
-                .zip(&b)
-                .map(|(u, v)| (u - v) * (u - v))
-                .sum::<f64>())
+        let fit: f64 = ax.iter().zip(&b).map(|(u, v)| (u - v) * (u - v)).sum();
+        Ok(0.5 * fit + 0.5 * lambda * x.iter().map(|v| v * v).sum::<f64>())
     };
 
     // Newton: one solve.
@@ -231,7 +285,7 @@ pub fn run_with(cfg: &Config, obs: &mut dyn Observer) -> Result<Summary> {
     let x_star = if m >= p {
         Cholesky::factor(h.as_ref())?.solve_vec(&atb)?
     } else {
-        let aat = linalg::matmul(a.as_ref(), a.as_ref().t())?;
+        let aat = add_ridge(linalg::matmul(a.as_ref(), a.as_ref().t())?);
         let alpha = Cholesky::factor(aat.as_ref())?.solve_vec(&b)?;
         mul(a.as_ref().t(), &alpha)?
     };
@@ -245,14 +299,20 @@ pub fn run_with(cfg: &Config, obs: &mut dyn Observer) -> Result<Summary> {
     let eig = if m >= p {
         symmetric_eigen(h.as_ref()).context("eigendecomposition of AᵀA")?
     } else {
+        // The ridge shifts every eigenvalue of AAᵀ (and of AᵀA on the row space) by λ; the
+        // vectors are those of AAᵀ alone.
         let aat = linalg::matmul(a.as_ref(), a.as_ref().t())?;
         let e = symmetric_eigen(aat.as_ref()).context("eigendecomposition of AAᵀ")?;
         let atu = linalg::matmul(a.as_ref().t(), e.vectors.as_ref())?;
-        let vectors = Matrix::from_fn(p, m, |k, i| {
-            atu.get(k, i) / e.values[i].max(f64::MIN_POSITIVE).sqrt()
+        // Pairs with a zero eigenvalue of AAᵀ have no row-space vector; drop them before the
+        // shift would make them look non-zero.
+        let top = e.values.last().copied().unwrap_or(0.0);
+        let keep: Vec<usize> = (0..m).filter(|&i| e.values[i] > 1e-10 * top).collect();
+        let vectors = Matrix::from_fn(p, keep.len(), |k, c| {
+            atu.get(k, keep[c]) / e.values[keep[c]].sqrt()
         });
         linalg::SymmetricEigen {
-            values: e.values,
+            values: keep.iter().map(|&i| e.values[i] + lambda).collect(),
             vectors,
         }
     };
