@@ -219,7 +219,7 @@ pub struct WidthSweepArgs {
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=16))]
     pub depth: u32,
     /// Seeds per width.
-    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..=100))]
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=100))]
     pub seeds: u32,
     /// Ridge λ.
     #[arg(long = "lambda", default_value_t = 1e-3, allow_negative_numbers = true)]

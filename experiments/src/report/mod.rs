@@ -141,23 +141,49 @@ fn civil_from_days(z: i64) -> (i64, u32, u32) {
     (yoe + era * 400 + i64::from(m <= 2), m, d)
 }
 
-/// Creates `root/<experiment>/<run-id>/` (adding `-2`, `-3`, … when it exists) and writes every
-/// file of `out` into it. Returns the directory.
+/// Writes every file of `out` into `root/<experiment>/<run-id>/` and returns that directory.
+///
+/// The files are first written into a hidden temporary directory beside it
+/// (`.tmp-<run-id>-<pid>`), which is renamed into place once complete: a run killed part-way
+/// leaves no run directory, only a hidden temporary one, which the next run removes once its
+/// process is gone. When `<run-id>` exists (two runs in the same second), `-2`, `-3`, … are
+/// tried; rename(2) refuses to replace a non-empty directory, so two runs never overwrite
+/// each other even when they race.
 pub fn write_run(root: &Path, run_id: &str, out: &RunOutput) -> Result<PathBuf> {
     let base = root.join(&out.experiment);
     std::fs::create_dir_all(&base).with_context(|| format!("cannot create {}", base.display()))?;
-    let mut dir = base.join(run_id);
-    let mut k = 2;
-    loop {
-        match std::fs::create_dir(&dir) {
-            Ok(()) => break,
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && k < 1000 => {
-                dir = base.join(format!("{run_id}-{k}"));
-                k += 1;
+    remove_stale_temporaries(&base);
+    let tmp = base.join(format!(".tmp-{run_id}-{}", std::process::id()));
+    std::fs::create_dir(&tmp).with_context(|| format!("cannot create {}", tmp.display()))?;
+    if let Err(e) = write_files(&tmp, out) {
+        let _ = std::fs::remove_dir_all(&tmp);
+        return Err(e);
+    }
+    for k in 1..1000 {
+        let dir = if k == 1 {
+            base.join(run_id)
+        } else {
+            base.join(format!("{run_id}-{k}"))
+        };
+        if dir.exists() {
+            continue;
+        }
+        match std::fs::rename(&tmp, &dir) {
+            Ok(()) => return Ok(dir),
+            Err(_) if dir.exists() => continue,
+            Err(e) => {
+                let _ = std::fs::remove_dir_all(&tmp);
+                return Err(e)
+                    .with_context(|| format!("cannot rename the run into {}", dir.display()));
             }
-            Err(e) => return Err(e).with_context(|| format!("cannot create {}", dir.display())),
         }
     }
+    let _ = std::fs::remove_dir_all(&tmp);
+    bail!("more than 999 runs named {run_id} in {}", base.display())
+}
+
+/// The files of one run, in `dir`.
+fn write_files(dir: &Path, out: &RunOutput) -> Result<()> {
     write_json(&dir.join("summary.json"), &out.summary)?;
     for c in &out.curves {
         write_atomic(&dir.join(format!("{}.csv", c.name)), &c.to_csv()?)?;
@@ -170,8 +196,30 @@ pub fn write_run(root: &Path, run_id: &str, out: &RunOutput) -> Result<PathBuf> 
         svgs.push((chart.title.clone(), svg));
     }
     let page = html::page(out, &svgs);
-    write_atomic(&dir.join("report.html"), page.as_bytes())?;
-    Ok(dir)
+    write_atomic(&dir.join("report.html"), page.as_bytes())
+}
+
+/// Removes `.tmp-<run-id>-<pid>` directories left by runs that were killed (their process no
+/// longer exists). Where /proc is missing nothing is removed.
+fn remove_stale_temporaries(base: &Path) {
+    if !Path::new("/proc/self").exists() {
+        return;
+    }
+    let Ok(entries) = std::fs::read_dir(base) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        let Some(rest) = name.strip_prefix(".tmp-") else {
+            continue;
+        };
+        let pid = rest.rsplit('-').next().and_then(|p| p.parse::<u32>().ok());
+        if let Some(pid) = pid {
+            if pid != std::process::id() && !Path::new(&format!("/proc/{pid}")).exists() {
+                let _ = std::fs::remove_dir_all(e.path());
+            }
+        }
+    }
 }
 
 /// Versions and build facts recorded in every summary.
