@@ -282,11 +282,20 @@ pub fn run_with(cfg: &Config, obs: &mut dyn Observer) -> Result<Summary> {
 
     // Newton: one solve.
     let t0 = Instant::now();
+    let rank_hint = |e: linalg::LinalgError| {
+        anyhow::anyhow!(
+            "Newton's Cholesky solve failed ({e}): A is rank-deficient (to rounding) and λ = {lambda}; add a ridge, e.g. --lambda 1e-3"
+        )
+    };
     let x_star = if m >= p {
-        Cholesky::factor(h.as_ref())?.solve_vec(&atb)?
+        Cholesky::factor(h.as_ref())
+            .map_err(rank_hint)?
+            .solve_vec(&atb)?
     } else {
         let aat = add_ridge(linalg::matmul(a.as_ref(), a.as_ref().t())?);
-        let alpha = Cholesky::factor(aat.as_ref())?.solve_vec(&b)?;
+        let alpha = Cholesky::factor(aat.as_ref())
+            .map_err(rank_hint)?
+            .solve_vec(&b)?;
         mul(a.as_ref().t(), &alpha)?
     };
     let newton_secs = t0.elapsed().as_secs_f64();
