@@ -1,8 +1,8 @@
 //! Argument parsing (clap, derive) and dispatch for the `tangent` binary.
 
 use crate::data::{DataConfig, DataSpec};
-use crate::experiments::{bench_jacobian, imbalance, linearize, newton_vs_gd, width_sweep};
 use crate::model::{parse_widths, ModelConfig};
+use crate::{bench_jacobian, imbalance, linearize, newton_vs_gd, width_sweep};
 
 /// Comma-separated widths as one argument value.
 #[derive(Clone, Debug, PartialEq)]

@@ -2,13 +2,17 @@
 //! `Config` with serde defaults and a `run` that returns a summary), and the reporting layer.
 
 pub mod alloc;
+pub mod bench_jacobian;
 pub mod cli;
 pub mod data;
-pub mod experiments;
+pub mod imbalance;
 pub mod kernel_ridge;
 pub mod linear;
+pub mod linearize;
 pub mod memory;
 pub mod model;
+pub mod newton_vs_gd;
 pub mod progress;
 pub mod report;
 pub mod stats;
+pub mod width_sweep;

@@ -3,7 +3,7 @@
 //! ordering (a wide network stays closer to its linearisation than a narrow one).
 
 use experiments::data::{self, DataConfig, DataSpec};
-use experiments::experiments::linearize::{self, Config, KernelChoice};
+use experiments::linearize::{self, Config, KernelChoice};
 use experiments::model::{self, ModelConfig};
 use experiments::progress::Silent;
 use linalg::Matrix;

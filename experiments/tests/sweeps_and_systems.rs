@@ -1,8 +1,8 @@
 //! `width-sweep` survives a failing width; `newton-vs-gd` with a ridge solves the ridge system.
 
 use experiments::data::{DataConfig, DataSpec};
-use experiments::experiments::{newton_vs_gd, width_sweep};
 use experiments::progress::Silent;
+use experiments::{newton_vs_gd, width_sweep};
 
 #[test]
 fn a_failing_width_is_recorded_and_the_sweep_goes_on() {

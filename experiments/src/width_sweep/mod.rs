@@ -11,8 +11,8 @@
 //! * relative parameter change ‖θ_T − θ₀‖/‖θ₀‖: the step ‖θ_T − θ₀‖ stays O(1) (Lee et al.
 //!   2019, Thm 2.1) while ‖θ₀‖ ∝ √p, so width^(−1/2) with one hidden layer (p ∝ width) and
 //!   width⁻¹ with two or more (p ∝ width²).
-use super::linearize;
 use crate::data::{self, DataConfig};
+use crate::linearize;
 use crate::model::ModelConfig;
 use crate::progress::Observer;
 use crate::report::{

@@ -14,7 +14,7 @@
 //!   steps is Σ (1 − ηλᵢ/n)ᵗ vᵢvᵢᵀ r₀, and the test predictions are f₀(x*) + K(x*, X)βₜ with
 //!   βₜ = −Σ (1 − (1 − ηλᵢ/n)ᵗ)/λᵢ · vᵢvᵢᵀ r₀ (r₀ = f₀ − Y).
 
-use super::linearize_plan;
+pub mod plan;
 use crate::data::{self, accuracy, cast, DataConfig, Dataset};
 use crate::kernel_ridge::RidgeSolver;
 use crate::model::{self, KernelForm, ModelConfig};
@@ -23,6 +23,7 @@ use crate::report::{self, table::fmt, table::pct, Chart, Curves, RunOutput, Seri
 use anyhow::{anyhow, bail, Context, Result};
 use autodiff::nn::Mlp;
 use linalg::{cg, lanczos_extremes, symmetric_eigen, CgOptions, CgVerdict, Matrix, Real};
+use plan as linearize_plan;
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 use std::time::Instant;
