@@ -11,14 +11,15 @@
 //! 4. L₂₂ = chol(A₂₂).
 //!
 //! Every output entry is written by exactly one deterministic GEMM call or scalar loop, so
-//! results are bit-identical whatever the rayon thread count.
+//! results are bit-identical whatever the rayon thread count, and under [`Par::Seq`] (each
+//! routine has a `_with(par, …)` form; the plain one uses `Par::default()`).
 
-use crate::eigen::kernels;
 use crate::error::{LinalgError, Result};
 use crate::gemm::{gemm_with, Par};
 use crate::matrix::{MatMut, MatRef, Matrix};
 use crate::real::Real;
 use crate::triangular;
+use crate::vec::kernels;
 
 /// Diagonal blocks up to this order are factored by the scalar loop.
 const CHOL_BASE: usize = 64;
@@ -40,6 +41,12 @@ impl<T: Real> Cholesky<T> {
     /// before any work); `NotPositiveDefinite { pivot, value }` when the pivot
     /// aⱼⱼ − Σₖ<ⱼ lⱼₖ² at 0-based index `pivot` is not positive (`value` is that pivot).
     pub fn factor(a: MatRef<'_, T>) -> Result<Self> {
+        Self::factor_with(Par::default(), a)
+    }
+
+    /// [`Cholesky::factor`] with an explicit choice of parallelism (results do not depend
+    /// on it).
+    pub fn factor_with(par: Par, a: MatRef<'_, T>) -> Result<Self> {
         if a.rows() != a.cols() || a.col_stride() != 1 {
             check_input(a)?;
         }
@@ -65,7 +72,7 @@ impl<T: Real> Cholesky<T> {
         }
         let mut l = Matrix::from_vec(n, n, data)?;
         // The recursion never writes above the diagonal, so those zeros stay.
-        chol_rec(l.as_mut(), 0)?;
+        chol_rec(l.as_mut(), 0, par)?;
         Ok(Cholesky { l })
     }
 
@@ -88,30 +95,41 @@ impl<T: Real> Cholesky<T> {
     /// many right-hand sides.
     ///
     /// Errors: `DimensionMismatch` if B does not have n rows; `NonFinite` if B holds NaN/±inf.
-    pub fn solve_in_place(&self, mut b: MatMut<'_, T>) -> Result<()> {
+    pub fn solve_in_place(&self, b: MatMut<'_, T>) -> Result<()> {
+        self.solve_in_place_with(Par::default(), b)
+    }
+
+    /// [`Cholesky::solve_in_place`] with an explicit choice of parallelism (results do not
+    /// depend on it).
+    pub fn solve_in_place_with(&self, par: Par, mut b: MatMut<'_, T>) -> Result<()> {
         if b.rows() != self.dim() {
-            return Err(LinalgError::DimensionMismatch {
-                what: format!(
-                    "Cholesky solve: factor is {n}×{n}, right-hand side is {}×{}",
-                    b.rows(),
-                    b.cols(),
-                    n = self.dim()
-                ),
-            });
+            let expected = (self.dim(), b.cols());
+            let got = (b.rows(), b.cols());
+            return Err(LinalgError::shape_mismatch(
+                "Cholesky::solve",
+                "B",
+                expected,
+                got,
+            ));
         }
         if let Some(at) = b.as_ref().find_non_finite() {
             return Err(LinalgError::NonFinite { at });
         }
-        triangular::solve_lower_in_place(self.l.as_ref(), b.rb())?;
-        triangular::solve_lower_transpose_in_place(self.l.as_ref(), b)
+        triangular::solve_lower_in_place_with(par, self.l.as_ref(), b.rb())?;
+        triangular::solve_lower_transpose_in_place_with(par, self.l.as_ref(), b)
     }
 
     /// Solves AX = B, returning X.
     ///
     /// Errors as [`Cholesky::solve_in_place`].
     pub fn solve(&self, b: MatRef<'_, T>) -> Result<Matrix<T>> {
+        self.solve_with(Par::default(), b)
+    }
+
+    /// [`Cholesky::solve`] with an explicit choice of parallelism.
+    pub fn solve_with(&self, par: Par, b: MatRef<'_, T>) -> Result<Matrix<T>> {
         let mut x = b.to_owned();
-        self.solve_in_place(x.as_mut())?;
+        self.solve_in_place_with(par, x.as_mut())?;
         Ok(x)
     }
 
@@ -119,9 +137,14 @@ impl<T: Real> Cholesky<T> {
     ///
     /// Errors as [`Cholesky::solve_in_place`].
     pub fn solve_vec(&self, b: &[T]) -> Result<Vec<T>> {
+        self.solve_vec_with(Par::default(), b)
+    }
+
+    /// [`Cholesky::solve_vec`] with an explicit choice of parallelism.
+    pub fn solve_vec_with(&self, par: Par, b: &[T]) -> Result<Vec<T>> {
         let mut x = b.to_vec();
         let n = x.len();
-        self.solve_in_place(MatMut::from_slice(&mut x, n, 1, 1)?)?;
+        self.solve_in_place_with(par, MatMut::from_slice(&mut x, n, 1, 1)?)?;
         Ok(x)
     }
 
@@ -139,9 +162,14 @@ impl<T: Real> Cholesky<T> {
 ///
 /// Errors as [`Cholesky::factor`]; on `NotPositiveDefinite` the contents of `a` are
 /// unspecified. The input check happens before anything is written.
-pub fn cholesky_in_place<T: Real>(mut a: MatMut<'_, T>) -> Result<()> {
+pub fn cholesky_in_place<T: Real>(a: MatMut<'_, T>) -> Result<()> {
+    cholesky_in_place_with(Par::default(), a)
+}
+
+/// [`cholesky_in_place`] with an explicit choice of parallelism (results do not depend on it).
+pub fn cholesky_in_place_with<T: Real>(par: Par, mut a: MatMut<'_, T>) -> Result<()> {
     check_input(a.as_ref())?;
-    factor_unchecked(a.rb())
+    factor_unchecked(a.rb(), par)
 }
 
 fn check_input<T: Real>(a: MatRef<'_, T>) -> Result<()> {
@@ -169,8 +197,8 @@ fn check_input<T: Real>(a: MatRef<'_, T>) -> Result<()> {
 }
 
 /// Factors in place (square, finite input assumed) and zeroes the strict upper triangle.
-fn factor_unchecked<T: Real>(mut a: MatMut<'_, T>) -> Result<()> {
-    chol_rec(a.rb(), 0)?;
+fn factor_unchecked<T: Real>(mut a: MatMut<'_, T>, par: Par) -> Result<()> {
+    chol_rec(a.rb(), 0, par)?;
     let n = a.rows();
     if a.col_stride() == 1 {
         let (rs, base) = (a.row_stride(), a.as_mut_ptr());
@@ -203,7 +231,7 @@ fn split_point(n: usize, base: usize) -> usize {
 
 /// Recursive step on the lower triangle of `a`; `offset` is the global index of a's (0, 0) so
 /// that a failing pivot is reported with its index in the whole matrix.
-fn chol_rec<T: Real>(a: MatMut<'_, T>, offset: usize) -> Result<()> {
+fn chol_rec<T: Real>(a: MatMut<'_, T>, offset: usize, par: Par) -> Result<()> {
     let n = a.rows();
     if n <= CHOL_BASE {
         return chol_unblocked(a, offset);
@@ -212,19 +240,20 @@ fn chol_rec<T: Real>(a: MatMut<'_, T>, offset: usize) -> Result<()> {
     let (top, bottom) = a.split_at_row(h);
     let (mut a11, _a12) = top.split_at_col(h);
     let (mut a21, mut a22) = bottom.split_at_col(h);
-    chol_rec(a11.rb(), offset)?;
+    chol_rec(a11.rb(), offset, par)?;
     // L₂₁ L₁₁ᵀ = A₂₁  ⇔  L₁₁ L₂₁ᵀ = A₂₁ᵀ.
-    triangular::lower_rec(a11.as_ref(), a21.rb().t(), Par::Rayon);
-    syrk_lower(a22.rb(), a21.as_ref())?;
-    chol_rec(a22, offset + h)
+    triangular::lower_rec(a11.as_ref(), a21.rb().t(), par);
+    syrk_lower(a22.rb(), a21.as_ref(), par)?;
+    chol_rec(a22, offset + h, par)
 }
 
 /// C ← C − A·Aᵀ on the lower triangle of C (n×n), A n×k, without touching the strict upper
 /// triangle. Recursive: two diagonal halves (recursing) and one off-diagonal GEMM, the three
-/// independent and run concurrently. A diagonal block of at most [`SYRK_LEAF`] rows is one
-/// small GEMM into scratch whose lower triangle is then subtracted, so the flops spent above
-/// the diagonal are a fraction SYRK_LEAF/(2n) of the total instead of one half.
-fn syrk_lower<T: Real>(mut c: MatMut<'_, T>, a: MatRef<'_, T>) -> Result<()> {
+/// independent and run concurrently under `Par::Rayon`. A diagonal block of at most
+/// [`SYRK_LEAF`] rows is one small GEMM into scratch whose lower triangle is then subtracted,
+/// so the flops spent above the diagonal are a fraction SYRK_LEAF/(2n) of the total instead
+/// of one half.
+fn syrk_lower<T: Real>(mut c: MatMut<'_, T>, a: MatRef<'_, T>, par: Par) -> Result<()> {
     let n = c.rows();
     if n == 0 {
         return Ok(());
@@ -247,15 +276,13 @@ fn syrk_lower<T: Real>(mut c: MatMut<'_, T>, a: MatRef<'_, T>) -> Result<()> {
     let (c21, c22) = bottom.split_at_col(h);
     let a1 = a.submatrix(0, 0, h, a.cols());
     let a2 = a.submatrix(h, 0, n - h, a.cols());
-    let (r1, (r2, r3)) = rayon::join(
-        || syrk_lower(c11, a1),
-        || {
-            rayon::join(
-                || gemm_with(Par::Rayon, -T::one(), a2, a1.t(), T::one(), c21),
-                || syrk_lower(c22, a2),
-            )
-        },
-    );
+    let first = || syrk_lower(c11, a1, par);
+    let off_diagonal = || gemm_with(par, -T::one(), a2, a1.t(), T::one(), c21);
+    let last = || syrk_lower(c22, a2, par);
+    let (r1, (r2, r3)) = match par {
+        Par::Rayon => rayon::join(first, || rayon::join(off_diagonal, last)),
+        Par::Seq => (first(), (off_diagonal(), last())),
+    };
     r1.and(r2).and(r3)
 }
 
@@ -277,10 +304,10 @@ fn chol_unblocked<T: Real>(mut a: MatMut<'_, T>, offset: usize) -> Result<()> {
         let row_i = &mut rest[..n];
         for j in 0..i {
             let row_j = &done[j * n..j * n + j];
-            let s = row_i[j] - kernels::dot(fused, &row_i[..j], row_j);
+            let s = row_i[j] - kernels::dot8(fused, &row_i[..j], row_j);
             row_i[j] = s / done[j * n + j];
         }
-        let d = row_i[i] - kernels::dot(fused, &row_i[..i], &row_i[..i]);
+        let d = row_i[i] - kernels::dot8(fused, &row_i[..i], &row_i[..i]);
         if !d.is_finite() || d <= T::zero() {
             return Err(LinalgError::NotPositiveDefinite {
                 pivot: offset + i,

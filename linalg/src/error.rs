@@ -1,15 +1,45 @@
-//! The crate's one error type.
+//! The crate's one error type, with structured variants: the operation, the operand and the
+//! shapes are fields, so callers can match on them and `Display` can still say it in a
+//! sentence.
 
 use std::fmt;
+
+/// The size of an operand, as reported by [`LinalgError::DimensionMismatch`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Dims {
+    /// A vector or buffer of exactly this many entries.
+    Len(usize),
+    /// A vector or buffer of at least this many entries (a strided view's backing slice).
+    MinLen(usize),
+    /// A matrix with this many (rows, columns).
+    Shape(usize, usize),
+}
+
+impl fmt::Display for Dims {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Dims::Len(n) => write!(f, "length {n}"),
+            Dims::MinLen(n) => write!(f, "length ≥ {n}"),
+            Dims::Shape(r, c) => write!(f, "{r}×{c}"),
+        }
+    }
+}
 
 /// Everything that can go wrong in `linalg`, implemented by hand so the crate stays
 /// dependency-free.
 #[derive(Debug, Clone, PartialEq)]
 pub enum LinalgError {
-    /// Operand shapes do not fit together; `what` names the operation and the shapes.
+    /// Operand shapes do not fit together: `operand` of `op` has size `got` where the other
+    /// operands require `expected`. Displayed as "gemm: B is 5×4, expected 3×4".
     DimensionMismatch {
-        /// Human-readable description of the mismatch.
-        what: String,
+        /// The routine that checked, e.g. `"gemm"` or `"Cholesky::solve"`.
+        op: &'static str,
+        /// The operand whose size is wrong, named as in the routine's docs (e.g. `"B"`).
+        operand: &'static str,
+        /// The size the other operands require.
+        expected: Dims,
+        /// The size the operand has.
+        got: Dims,
     },
     /// A square matrix was required.
     NotSquare {
@@ -28,7 +58,8 @@ pub enum LinalgError {
     },
     /// A NaN or infinite entry was found in an input; `at` is its (row, column).
     NonFinite {
-        /// Where the first offending entry sits.
+        /// (row, column) of the first offending entry in row-major order; a vector's entry i
+        /// is (i, 0).
         at: (usize, usize),
     },
     /// A triangular matrix had an exactly zero diagonal entry.
@@ -38,20 +69,35 @@ pub enum LinalgError {
     },
     /// An iterative method did not converge within its iteration budget.
     NoConvergence {
-        /// Iterations spent.
+        /// Iterations spent before giving up.
         iterations: usize,
     },
-    /// A parameter was outside its valid range.
+    /// A parameter was outside its valid range. Displayed as
+    /// "cg: invalid rtol = -1.0: must be positive and finite".
     InvalidArgument {
-        /// What was wrong.
-        what: String,
+        /// The routine that checked.
+        op: &'static str,
+        /// The parameter's name in that routine's signature.
+        arg: &'static str,
+        /// The offending value when it is a number (counts included, as f64).
+        value: Option<f64>,
+        /// What the parameter must satisfy, or why it cannot be used.
+        reason: &'static str,
     },
 }
 
 impl fmt::Display for LinalgError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            LinalgError::DimensionMismatch { what } => write!(f, "dimension mismatch: {what}"),
+            LinalgError::DimensionMismatch {
+                op,
+                operand,
+                expected,
+                got,
+            } => write!(
+                f,
+                "dimension mismatch in {op}: {operand} is {got}, expected {expected}"
+            ),
             LinalgError::NotSquare { rows, cols } => {
                 write!(f, "matrix must be square, got {rows}×{cols}")
             }
@@ -72,12 +118,93 @@ impl fmt::Display for LinalgError {
             LinalgError::NoConvergence { iterations } => {
                 write!(f, "no convergence after {iterations} iterations")
             }
-            LinalgError::InvalidArgument { what } => write!(f, "invalid argument: {what}"),
+            LinalgError::InvalidArgument {
+                op,
+                arg,
+                value,
+                reason,
+            } => match value {
+                Some(v) => write!(f, "invalid argument to {op}: {arg} = {v:?}: {reason}"),
+                None => write!(f, "invalid argument to {op}: {arg}: {reason}"),
+            },
         }
     }
 }
 
 impl std::error::Error for LinalgError {}
 
+impl LinalgError {
+    /// A [`LinalgError::DimensionMismatch`] for a vector or buffer of length `got` where
+    /// `expected` entries are required.
+    pub fn len_mismatch(
+        op: &'static str,
+        operand: &'static str,
+        expected: usize,
+        got: usize,
+    ) -> Self {
+        LinalgError::DimensionMismatch {
+            op,
+            operand,
+            expected: Dims::Len(expected),
+            got: Dims::Len(got),
+        }
+    }
+
+    /// A [`LinalgError::DimensionMismatch`] for a matrix of shape `got` where `expected` is
+    /// required.
+    pub fn shape_mismatch(
+        op: &'static str,
+        operand: &'static str,
+        expected: (usize, usize),
+        got: (usize, usize),
+    ) -> Self {
+        LinalgError::DimensionMismatch {
+            op,
+            operand,
+            expected: Dims::Shape(expected.0, expected.1),
+            got: Dims::Shape(got.0, got.1),
+        }
+    }
+}
+
 /// Result alias for this crate.
 pub type Result<T> = std::result::Result<T, LinalgError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn display_reads_as_a_sentence() {
+        let e = LinalgError::shape_mismatch("gemm", "B", (3, 4), (5, 4));
+        assert_eq!(
+            e.to_string(),
+            "dimension mismatch in gemm: B is 5×4, expected 3×4"
+        );
+        let e = LinalgError::len_mismatch("cg", "b", 10, 9);
+        assert_eq!(
+            e.to_string(),
+            "dimension mismatch in cg: b is length 9, expected length 10"
+        );
+        let e = LinalgError::InvalidArgument {
+            op: "cg",
+            arg: "rtol",
+            value: Some(-1.0),
+            reason: "must be positive and finite",
+        };
+        assert_eq!(
+            e.to_string(),
+            "invalid argument to cg: rtol = -1.0: must be positive and finite"
+        );
+        let e = LinalgError::InvalidArgument {
+            op: "cg",
+            arg: "preconditioner",
+            value: None,
+            reason: "Jacobi needs the operator's diagonal",
+        };
+        assert_eq!(
+            e.to_string(),
+            "invalid argument to cg: preconditioner: Jacobi needs the operator's diagonal"
+        );
+    }
+}

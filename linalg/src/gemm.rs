@@ -45,15 +45,23 @@ pub fn gemm<T: Real>(
     beta: T,
     c: MatMut<'_, T>,
 ) -> Result<()> {
-    gemm_with(Par::Rayon, alpha, a, b, beta, c)
+    gemm_with(Par::default(), alpha, a, b, beta, c)
 }
 
-/// Whether a routine may spread its work over the rayon thread pool.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// Whether a routine may spread its work over the rayon thread pool (faer's convention: every
+/// routine that parallelises takes one, and its convenience wrapper passes
+/// [`Par::default()`], which is [`Par::Rayon`]).
+///
+/// The choice never changes a result: every routine in this crate gives bit-identical output
+/// under `Seq`, and under `Rayon` with any number of threads, because each output entry is
+/// computed by one task in an order fixed by the shapes alone.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum Par {
     /// Run on the calling thread only (for callers that parallelise at a coarser level).
     Seq,
-    /// Use the current rayon pool.
+    /// Use the current rayon pool (the one `rayon::ThreadPool::install` set, or the global
+    /// one).
+    #[default]
     Rayon,
 }
 
@@ -124,7 +132,14 @@ pub fn gemm_with_kernel<T: Real>(
 ) -> Result<()> {
     if !kernel.is_available() {
         return Err(LinalgError::InvalidArgument {
-            what: format!("gemm kernel {kernel:?} is not supported by this CPU"),
+            op: "gemm_with_kernel",
+            arg: "kernel",
+            value: None,
+            reason: match kernel {
+                Kernel::Portable => "the portable kernel is always available",
+                Kernel::Avx2 => "this CPU lacks AVX2 or FMA",
+                Kernel::Avx512 => "this CPU lacks AVX-512F",
+            },
         });
     }
     gemm_dispatch(kernel, par, alpha, a, b, beta, c)
@@ -146,18 +161,13 @@ fn gemm_dispatch<T: Real>(
     beta: T,
     c: MatMut<'_, T>,
 ) -> Result<()> {
-    if a.cols() != b.rows() || a.rows() != c.rows() || b.cols() != c.cols() {
-        return Err(LinalgError::DimensionMismatch {
-            what: format!(
-                "gemm: A is {}×{}, B is {}×{}, C is {}×{}",
-                a.rows(),
-                a.cols(),
-                b.rows(),
-                b.cols(),
-                c.rows(),
-                c.cols()
-            ),
-        });
+    if a.cols() != b.rows() {
+        let (expected, got) = ((a.cols(), b.cols()), (b.rows(), b.cols()));
+        return Err(LinalgError::shape_mismatch("gemm", "B", expected, got));
+    }
+    if a.rows() != c.rows() || b.cols() != c.cols() {
+        let (expected, got) = ((a.rows(), b.cols()), (c.rows(), c.cols()));
+        return Err(LinalgError::shape_mismatch("gemm", "C", expected, got));
     }
     let (m, k, n) = (a.rows(), a.cols(), b.cols());
     if m == 0 || n == 0 {
@@ -248,13 +258,33 @@ pub fn gemm_op<T: Real>(
     beta: T,
     c: MatMut<'_, T>,
 ) -> Result<()> {
-    gemm(alpha, op_a.apply(a), op_b.apply(b), beta, c)
+    gemm_with(Par::default(), alpha, op_a.apply(a), op_b.apply(b), beta, c)
 }
 
-/// A·B as a new matrix.
+/// [`gemm_op`] with an explicit choice of parallelism (results do not depend on it).
+#[allow(clippy::too_many_arguments)] // the BLAS argument list plus `par`
+pub fn gemm_op_with<T: Real>(
+    par: Par,
+    alpha: T,
+    a: MatRef<'_, T>,
+    op_a: Op,
+    b: MatRef<'_, T>,
+    op_b: Op,
+    beta: T,
+    c: MatMut<'_, T>,
+) -> Result<()> {
+    gemm_with(par, alpha, op_a.apply(a), op_b.apply(b), beta, c)
+}
+
+/// A·B as a new matrix. Errors as [`gemm`].
 pub fn matmul<T: Real>(a: MatRef<'_, T>, b: MatRef<'_, T>) -> Result<Matrix<T>> {
+    matmul_with(Par::default(), a, b)
+}
+
+/// [`matmul`] with an explicit choice of parallelism (results do not depend on it).
+pub fn matmul_with<T: Real>(par: Par, a: MatRef<'_, T>, b: MatRef<'_, T>) -> Result<Matrix<T>> {
     let mut c = Matrix::zeros(a.rows(), b.cols());
-    gemm(T::one(), a, b, T::zero(), c.as_mut())?;
+    gemm_with(par, T::one(), a, b, T::zero(), c.as_mut())?;
     Ok(c)
 }
 
@@ -262,17 +292,26 @@ pub fn matmul<T: Real>(a: MatRef<'_, T>, b: MatRef<'_, T>) -> Result<Matrix<T>> 
 ///
 /// Rows of y are shared out over rayon in fixed blocks; each yᵢ is summed over j in a fixed
 /// order, so the result does not depend on the thread count.
+///
+/// Errors: `DimensionMismatch` when x does not have A's column count or y its row count.
 pub fn matvec<T: Real>(alpha: T, a: MatRef<'_, T>, x: &[T], beta: T, y: &mut [T]) -> Result<()> {
-    if a.cols() != x.len() || a.rows() != y.len() {
-        return Err(LinalgError::DimensionMismatch {
-            what: format!(
-                "matvec: A is {}×{}, x has {}, y has {}",
-                a.rows(),
-                a.cols(),
-                x.len(),
-                y.len()
-            ),
-        });
+    matvec_with(Par::default(), alpha, a, x, beta, y)
+}
+
+/// [`matvec`] with an explicit choice of parallelism (results do not depend on it).
+pub fn matvec_with<T: Real>(
+    par: Par,
+    alpha: T,
+    a: MatRef<'_, T>,
+    x: &[T],
+    beta: T,
+    y: &mut [T],
+) -> Result<()> {
+    if a.cols() != x.len() {
+        return Err(LinalgError::len_mismatch("matvec", "x", a.cols(), x.len()));
+    }
+    if a.rows() != y.len() {
+        return Err(LinalgError::len_mismatch("matvec", "y", a.rows(), y.len()));
     }
     let (m, n) = (a.rows(), a.cols());
     if m == 0 {
@@ -284,7 +323,7 @@ pub fn matvec<T: Real>(alpha: T, a: MatRef<'_, T>, x: &[T], beta: T, y: &mut [T]
         scale(beta, y);
         return Ok(());
     }
-    let parallel = m.saturating_mul(n) >= PARALLEL_FLOPS / 16;
+    let parallel = par == Par::Rayon && m.saturating_mul(n) >= PARALLEL_FLOPS / 16;
     gemv::gemv(parallel, alpha, a, x, beta, y);
     Ok(())
 }

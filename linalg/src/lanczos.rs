@@ -18,7 +18,9 @@
 use crate::cg::LinearOperator;
 use crate::eigen::tridiagonal_eigen;
 use crate::error::{LinalgError, Result};
+use crate::random::SplitMix64;
 use crate::real::Real;
+use crate::vec::dot_f64;
 
 /// Extreme Ritz values of a Lanczos run.
 #[derive(Clone, Debug, PartialEq)]
@@ -37,26 +39,9 @@ pub struct LanczosResult {
     pub converged: bool,
 }
 
-/// splitmix64 (Steele, Lea & Flood, "Fast splittable pseudorandom number generators",
-/// OOPSLA 2014): a tiny deterministic generator for the start vector.
-struct SplitMix64(u64);
-
-impl SplitMix64 {
-    fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-    /// Uniform on [−1, 1).
-    fn next_symmetric(&mut self) -> f64 {
-        ((self.next_u64() >> 11) as f64) * (2.0 / (1u64 << 53) as f64) - 1.0
-    }
-}
-
 /// Estimates λ_min and λ_max of the symmetric operator `op` by at most `max_iter` Lanczos
-/// steps (capped at n) from a start vector drawn from `seed`, stopping when both extreme Ritz
+/// steps (capped at n) from a start vector drawn from `seed` (uniform on [−1, 1)ⁿ from
+/// [`SplitMix64::next_symmetric`], normalised), stopping when both extreme Ritz
 /// pairs have residual βₖ|sₖ| ≤ `tol`·max|θ| (see the module docs).
 ///
 /// The arithmetic is done in f64 whatever T is (the operator is applied in T).
@@ -72,20 +57,27 @@ pub fn lanczos_extremes<T: Real, O: LinearOperator<T> + ?Sized>(
 ) -> Result<LanczosResult> {
     op.validate()?;
     let n = op.dim();
-    if n == 0 || max_iter == 0 {
-        return Err(LinalgError::InvalidArgument {
-            what: format!(
-                "lanczos_extremes: need n ≥ 1 and max_iter ≥ 1 (n = {n}, max_iter = {max_iter})"
-            ),
-        });
+    let invalid = |arg, value, reason| LinalgError::InvalidArgument {
+        op: "lanczos_extremes",
+        arg,
+        value: Some(value),
+        reason,
+    };
+    if n == 0 {
+        return Err(invalid(
+            "op",
+            0.0,
+            "the operator's dimension must be at least 1",
+        ));
+    }
+    if max_iter == 0 {
+        return Err(invalid("max_iter", 0.0, "must be at least 1"));
     }
     if !tol.is_finite() || tol <= 0.0 {
-        return Err(LinalgError::InvalidArgument {
-            what: format!("lanczos_extremes: tol must be positive and finite, got {tol}"),
-        });
+        return Err(invalid("tol", tol, "must be positive and finite"));
     }
     let steps = max_iter.min(n);
-    let mut rng = SplitMix64(seed);
+    let mut rng = SplitMix64::new(seed);
     let mut q: Vec<f64> = (0..n).map(|_| rng.next_symmetric()).collect();
     let norm = norm2(&q);
     q.iter_mut().for_each(|v| *v /= norm);
@@ -108,13 +100,13 @@ pub fn lanczos_extremes<T: Real, O: LinearOperator<T> + ?Sized>(
         if let Some(i) = w.iter().position(|v| !v.is_finite()) {
             return Err(LinalgError::NonFinite { at: (i, 0) });
         }
-        let alpha = dot(&q, &w);
+        let alpha = dot_f64(&q, &w);
         basis.push(std::mem::take(&mut q));
         alphas.push(alpha);
         // w ← (I − QQᵀ)w, twice; this also removes the αₖqₖ and βₖ₋₁qₖ₋₁ terms.
         for _ in 0..2 {
             for v in &basis {
-                let c = dot(v, &w);
+                let c = dot_f64(v, &w);
                 w.iter_mut().zip(v).for_each(|(wi, vi)| *wi -= c * vi);
             }
         }
@@ -221,10 +213,8 @@ fn extreme_eigenvalues(alphas: &[f64], betas: &[f64]) -> (f64, f64) {
     (bisect(0), bisect(k - 1))
 }
 
-fn dot(a: &[f64], b: &[f64]) -> f64 {
-    crate::cg::dot(a, b)
-}
-
+/// (Σ aᵢ²)^½ without scaling: Lanczos vectors are normalised, and keeping the plain form keeps
+/// results bit-identical to earlier releases.
 fn norm2(a: &[f64]) -> f64 {
-    dot(a, a).sqrt()
+    dot_f64(a, a).sqrt()
 }

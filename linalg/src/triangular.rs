@@ -8,12 +8,14 @@
 //! in GEMM calls; only diagonal blocks of at most `BASE` (32) rows are solved by substitution.
 //!
 //! Each right-hand side (column of B) is computed by exactly one task in a fixed order, and
-//! GEMM is deterministic, so results do not depend on the rayon thread count.
+//! GEMM is deterministic, so results do not depend on the rayon thread count. Every solve
+//! takes a [`Par`] in its `_with` form; the plain form uses `Par::default()`.
 
 use crate::error::{LinalgError, Result};
 use crate::gemm::{gemm_with, Par};
 use crate::matrix::{MatMut, MatRef};
 use crate::real::Real;
+use crate::vec::kernels::fma_available;
 use rayon::prelude::*;
 
 /// Diagonal blocks up to this order are solved by plain substitution.
@@ -24,13 +26,23 @@ const RHS_CHUNK: usize = 64;
 
 /// Solves L·X = B in place (B ← L⁻¹B) for lower-triangular L (n×n, only the lower triangle is
 /// read) and B n×m with any strides. Forward substitution, blocked as described in the module
-/// docs.
+/// docs; [`solve_lower_in_place_with`] with the default [`Par`].
 ///
 /// Errors: `NotSquare`, `DimensionMismatch`, `Singular { index }` for an exactly zero diagonal
 /// entry (checked before B is touched).
 pub fn solve_lower_in_place<T: Real>(l: MatRef<'_, T>, b: MatMut<'_, T>) -> Result<()> {
+    solve_lower_in_place_with(Par::default(), l, b)
+}
+
+/// [`solve_lower_in_place`] with an explicit choice of parallelism (results do not depend on
+/// it).
+pub fn solve_lower_in_place_with<T: Real>(
+    par: Par,
+    l: MatRef<'_, T>,
+    b: MatMut<'_, T>,
+) -> Result<()> {
     check(l, b.rows(), b.cols(), "solve_lower_in_place")?;
-    lower_rec(l, b, Par::Rayon);
+    lower_rec(l, b, par);
     Ok(())
 }
 
@@ -39,8 +51,17 @@ pub fn solve_lower_in_place<T: Real>(l: MatRef<'_, T>, b: MatMut<'_, T>) -> Resu
 ///
 /// Errors as [`solve_lower_in_place`].
 pub fn solve_lower_transpose_in_place<T: Real>(l: MatRef<'_, T>, b: MatMut<'_, T>) -> Result<()> {
+    solve_lower_transpose_in_place_with(Par::default(), l, b)
+}
+
+/// [`solve_lower_transpose_in_place`] with an explicit choice of parallelism.
+pub fn solve_lower_transpose_in_place_with<T: Real>(
+    par: Par,
+    l: MatRef<'_, T>,
+    b: MatMut<'_, T>,
+) -> Result<()> {
     check(l, b.rows(), b.cols(), "solve_lower_transpose_in_place")?;
-    upper_rec(l.t(), b, Par::Rayon);
+    upper_rec(l.t(), b, par);
     Ok(())
 }
 
@@ -49,8 +70,17 @@ pub fn solve_lower_transpose_in_place<T: Real>(l: MatRef<'_, T>, b: MatMut<'_, T
 ///
 /// Errors as [`solve_lower_in_place`].
 pub fn solve_upper_in_place<T: Real>(u: MatRef<'_, T>, b: MatMut<'_, T>) -> Result<()> {
+    solve_upper_in_place_with(Par::default(), u, b)
+}
+
+/// [`solve_upper_in_place`] with an explicit choice of parallelism.
+pub fn solve_upper_in_place_with<T: Real>(
+    par: Par,
+    u: MatRef<'_, T>,
+    b: MatMut<'_, T>,
+) -> Result<()> {
     check(u, b.rows(), b.cols(), "solve_upper_in_place")?;
-    upper_rec(u, b, Par::Rayon);
+    upper_rec(u, b, par);
     Ok(())
 }
 
@@ -58,8 +88,17 @@ pub fn solve_upper_in_place<T: Real>(u: MatRef<'_, T>, b: MatMut<'_, T>) -> Resu
 ///
 /// Errors as [`solve_lower_in_place`].
 pub fn solve_upper_transpose_in_place<T: Real>(u: MatRef<'_, T>, b: MatMut<'_, T>) -> Result<()> {
+    solve_upper_transpose_in_place_with(Par::default(), u, b)
+}
+
+/// [`solve_upper_transpose_in_place`] with an explicit choice of parallelism.
+pub fn solve_upper_transpose_in_place_with<T: Real>(
+    par: Par,
+    u: MatRef<'_, T>,
+    b: MatMut<'_, T>,
+) -> Result<()> {
     check(u, b.rows(), b.cols(), "solve_upper_transpose_in_place")?;
-    lower_rec(u.t(), b, Par::Rayon);
+    lower_rec(u.t(), b, par);
     Ok(())
 }
 
@@ -67,30 +106,46 @@ pub fn solve_upper_transpose_in_place<T: Real>(u: MatRef<'_, T>, b: MatMut<'_, T
 ///
 /// Errors as [`solve_lower_in_place`].
 pub fn solve_lower_vec<T: Real>(l: MatRef<'_, T>, b: &mut [T]) -> Result<()> {
+    solve_lower_vec_with(Par::default(), l, b)
+}
+
+/// [`solve_lower_vec`] with an explicit choice of parallelism.
+pub fn solve_lower_vec_with<T: Real>(par: Par, l: MatRef<'_, T>, b: &mut [T]) -> Result<()> {
     let n = b.len();
-    let view = MatMut::from_slice(b, n, 1, 1)?;
-    solve_lower_in_place(l, view)
+    solve_lower_in_place_with(par, l, MatMut::from_slice(b, n, 1, 1)?)
 }
 
 /// Solves Lᵀ·x = b in place for one right-hand side: xᵢ = (bᵢ − Σ_{j>i} lⱼᵢxⱼ)/lᵢᵢ.
 ///
 /// Errors as [`solve_lower_in_place`].
 pub fn solve_lower_transpose_vec<T: Real>(l: MatRef<'_, T>, b: &mut [T]) -> Result<()> {
+    solve_lower_transpose_vec_with(Par::default(), l, b)
+}
+
+/// [`solve_lower_transpose_vec`] with an explicit choice of parallelism.
+pub fn solve_lower_transpose_vec_with<T: Real>(
+    par: Par,
+    l: MatRef<'_, T>,
+    b: &mut [T],
+) -> Result<()> {
     let n = b.len();
-    let view = MatMut::from_slice(b, n, 1, 1)?;
-    solve_lower_transpose_in_place(l, view)
+    solve_lower_transpose_in_place_with(par, l, MatMut::from_slice(b, n, 1, 1)?)
 }
 
 /// Solves U·x = b in place for one right-hand side.
 ///
 /// Errors as [`solve_lower_in_place`].
 pub fn solve_upper_vec<T: Real>(u: MatRef<'_, T>, b: &mut [T]) -> Result<()> {
-    let n = b.len();
-    let view = MatMut::from_slice(b, n, 1, 1)?;
-    solve_upper_in_place(u, view)
+    solve_upper_vec_with(Par::default(), u, b)
 }
 
-fn check<T: Real>(t: MatRef<'_, T>, b_rows: usize, b_cols: usize, what: &str) -> Result<()> {
+/// [`solve_upper_vec`] with an explicit choice of parallelism.
+pub fn solve_upper_vec_with<T: Real>(par: Par, u: MatRef<'_, T>, b: &mut [T]) -> Result<()> {
+    let n = b.len();
+    solve_upper_in_place_with(par, u, MatMut::from_slice(b, n, 1, 1)?)
+}
+
+fn check<T: Real>(t: MatRef<'_, T>, b_rows: usize, b_cols: usize, op: &'static str) -> Result<()> {
     if t.rows() != t.cols() {
         return Err(LinalgError::NotSquare {
             rows: t.rows(),
@@ -98,13 +153,13 @@ fn check<T: Real>(t: MatRef<'_, T>, b_rows: usize, b_cols: usize, what: &str) ->
         });
     }
     if t.rows() != b_rows {
-        return Err(LinalgError::DimensionMismatch {
-            what: format!(
-                "{what}: triangle is {}×{}, right-hand side is {b_rows}×{b_cols}",
-                t.rows(),
-                t.cols()
-            ),
-        });
+        let expected = (t.rows(), b_cols);
+        return Err(LinalgError::shape_mismatch(
+            op,
+            "B",
+            expected,
+            (b_rows, b_cols),
+        ));
     }
     for i in 0..t.rows() {
         // SAFETY: i < rows = cols.
@@ -321,11 +376,6 @@ unsafe fn transpose_f64(
 /// Right-hand sides per contiguous tile: 32 f64 are eight AVX2 registers, so a row of the
 /// tile stays in registers while the earlier rows stream past.
 const TILE: usize = 32;
-
-/// Whether the AVX2+FMA code path may run (the same test the GEMM kernels use).
-fn fma_available() -> bool {
-    crate::gemm::selected_kernel() != crate::gemm::Kernel::Portable
-}
 
 fn forward_tile<T: Real>(fused: bool, tri: &[T], n: usize, tile: &mut [T]) {
     #[cfg(target_arch = "x86_64")]

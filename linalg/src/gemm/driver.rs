@@ -20,6 +20,7 @@
 
 use super::kernels::MicroKernel;
 use crate::matrix::{MatMut, MatRef};
+use crate::mem::SharedMut;
 use crate::real::Real;
 use rayon::prelude::*;
 use std::cell::Cell;
@@ -236,22 +237,6 @@ unsafe fn pack_b_any<T: Real>(b: MatRef<'_, T>, nr: usize, jq: usize, panel: *mu
     }
 }
 
-/// A raw pointer that may cross threads: tasks write disjoint tiles of C through it.
-#[derive(Clone, Copy)]
-struct SendPtr<T>(*mut T);
-// SAFETY: used only for disjoint writes (C tiles, packed-B chunks) separated by rayon joins.
-unsafe impl<T> Send for SendPtr<T> {}
-// SAFETY: as above.
-unsafe impl<T> Sync for SendPtr<T> {}
-
-impl<T> SendPtr<T> {
-    /// The pointer (a method, so closures capture the whole `Send` wrapper, not the field).
-    #[inline(always)]
-    fn get(self) -> *mut T {
-        self.0
-    }
-}
-
 /// C ← αAB + βC through packing and the micro-kernel of `spec`. Shapes must agree and be
 /// non-empty, with k ≥ 1; C must not alias A or B.
 pub(crate) fn gemm_packed<T: Real>(
@@ -288,11 +273,11 @@ pub(crate) fn gemm_packed<T: Real>(
         (start, end - start)
     };
     let (rs_c, cs_c) = (c.row_stride(), c.col_stride());
-    let c_ptr = SendPtr(c.as_mut_ptr());
+    let c_ptr = SharedMut(c.as_mut_ptr());
     let ukr = spec.ukr;
 
     with_scratch::<T, _>(&PACK_B, kc_blk * nc_blk, |bp| {
-        let bp = SendPtr(bp);
+        let bp = SharedMut(bp);
         for jc in (0..n).step_by(nc_blk) {
             let nc = nc_blk.min(n - jc);
             let b_panels = nc.div_ceil(nr);
