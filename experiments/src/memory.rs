@@ -72,7 +72,7 @@ impl MemoryPlan {
             return Ok(());
         }
         let mut items: Vec<&Item> = p.items.iter().collect();
-        items.sort_by(|a, b| b.bytes.cmp(&a.bytes));
+        items.sort_by_key(|i| std::cmp::Reverse(i.bytes));
         let largest: Vec<String> = items
             .iter()
             .take(2)
@@ -103,7 +103,9 @@ pub fn human(bytes: u128) -> String {
 
 /// Bytes of a rows×cols matrix of `elem`-byte entries, saturating instead of overflowing.
 pub fn mat(rows: usize, cols: usize, elem: usize) -> u128 {
-    (rows as u128) * (cols as u128) * (elem as u128)
+    (rows as u128)
+        .saturating_mul(cols as u128)
+        .saturating_mul(elem as u128)
 }
 
 /// The budget in bytes: `--max-memory-mib` when given, else 70% of the memory the kernel
@@ -115,10 +117,35 @@ pub fn budget(max_memory_mib: Option<u64>) -> u128 {
     }
 }
 
+/// Refuses a `--max-memory-mib` above the machine's total memory (`MemTotal`): a budget the
+/// machine cannot honour would let a run reach the allocator's abort instead of a refusal.
+pub fn check_budget_option(max_memory_mib: Option<u64>) -> Result<()> {
+    if let (Some(mib), Some(total)) = (max_memory_mib, total_memory_bytes()) {
+        let asked = u128::from(mib) << 20;
+        if asked > total {
+            bail!(
+                "--max-memory-mib {mib} is more than this machine's memory ({}); give at most {}",
+                human(total),
+                total >> 20
+            );
+        }
+    }
+    Ok(())
+}
+
+/// The machine's memory, from /proc/meminfo (`MemTotal`), if readable.
+pub fn total_memory_bytes() -> Option<u128> {
+    meminfo("MemTotal:")
+}
+
 /// Memory available to this process, from /proc/meminfo (`MemAvailable`), if readable.
 pub fn available_memory_bytes() -> Option<u128> {
+    meminfo("MemAvailable:")
+}
+
+fn meminfo(key: &str) -> Option<u128> {
     let text = std::fs::read_to_string("/proc/meminfo").ok()?;
-    let line = text.lines().find(|l| l.starts_with("MemAvailable:"))?;
+    let line = text.lines().find(|l| l.starts_with(key))?;
     let kb: u128 = line.split_whitespace().nth(1)?.parse().ok()?;
     Some(kb * 1024)
 }

@@ -1,7 +1,7 @@
 //! Network construction from command-line style settings, and the empirical NTK as the
 //! experiments consume it (always returned in f64, whatever precision the network runs in).
 
-use anyhow::{anyhow, bail, Result};
+use anyhow::{anyhow, bail, Context, Result};
 use autodiff::nn::{Mlp, Parameterization};
 use autodiff::Activation;
 use linalg::{MatRef, Matrix, Real};
@@ -13,10 +13,13 @@ use serde::{Deserialize, Serialize};
 pub struct ModelConfig {
     /// Hidden widths, input side first.
     pub widths: Vec<usize>,
-    /// Activation name (relu, tanh, erf, gelu, softplus, sigmoid, identity, leaky-relu).
-    pub activation: String,
-    /// `ntk` or `standard`.
-    pub parameterization: String,
+    /// Activation φ (written by name: relu, tanh, erf, gelu, softplus, sigmoid, identity,
+    /// leaky-relu).
+    #[serde(with = "crate::config::by_name")]
+    pub activation: Activation,
+    /// NTK or standard parameterization (written as `ntk` / `standard`).
+    #[serde(with = "crate::config::by_name")]
+    pub parameterization: Parameterization,
     /// σ_w.
     pub sigma_w: f64,
     /// σ_b.
@@ -29,8 +32,8 @@ impl Default for ModelConfig {
     fn default() -> Self {
         ModelConfig {
             widths: vec![512],
-            activation: "relu".into(),
-            parameterization: "ntk".into(),
+            activation: Activation::Relu,
+            parameterization: Parameterization::Ntk,
             sigma_w: 1.0,
             sigma_b: 0.1,
             seed: 0,
@@ -63,21 +66,53 @@ pub fn parse_widths(s: &str) -> Result<Vec<usize>> {
     Ok(out)
 }
 
+/// Largest σ_w or σ_b accepted: beyond it the pre-activations overflow f32 at θ₀.
+pub const MAX_SIGMA: f64 = 1e6;
+
+/// Checks the network settings: widths, σ_w > 0 and σ_b ≥ 0, both finite and ≤ [`MAX_SIGMA`].
+pub fn validate(cfg: &ModelConfig) -> Result<()> {
+    if cfg.widths.is_empty() || cfg.widths.contains(&0) {
+        bail!("--widths needs at least one hidden layer, each of width ≥ 1");
+    }
+    if !(cfg.sigma_w.is_finite() && cfg.sigma_w > 0.0 && cfg.sigma_w <= MAX_SIGMA) {
+        bail!(
+            "--sigma-w (σ_w) must be a positive finite number ≤ {MAX_SIGMA:e}, got {:e}",
+            cfg.sigma_w
+        );
+    }
+    if !(cfg.sigma_b.is_finite() && cfg.sigma_b >= 0.0 && cfg.sigma_b <= MAX_SIGMA) {
+        bail!(
+            "--sigma-b (sigma_b, σ_b) must be a finite number in [0, {MAX_SIGMA:e}], got {:e}",
+            cfg.sigma_b
+        );
+    }
+    Ok(())
+}
+
 /// Builds the network for inputs of dimension `d` and `o` outputs.
 pub fn build(cfg: &ModelConfig, d: usize, o: usize) -> Result<Mlp> {
-    let act: Activation = cfg.activation.parse().map_err(|e: String| anyhow!(e))?;
-    let par: Parameterization = cfg.parameterization.parse().map_err(|_| {
-        anyhow!(
-            "unknown parameterization `{}` (expected ntk or standard)",
-            cfg.parameterization
-        )
-    })?;
     if cfg.widths.contains(&0) {
         bail!("every hidden width must be at least 1");
     }
-    let mlp = Mlp::new(d, &cfg.widths, o, act, par, cfg.sigma_w, cfg.sigma_b)
-        .map_err(|e| anyhow!("cannot build the network: {e}"))?;
+    let mlp = Mlp::new(
+        d,
+        &cfg.widths,
+        o,
+        cfg.activation,
+        cfg.parameterization,
+        cfg.sigma_w,
+        cfg.sigma_b,
+    )
+    .context("cannot build the network")?;
     Ok(mlp)
+}
+
+/// f(X; θ) in f64, whatever precision the network runs in.
+pub fn forward_f64<T: Real>(mlp: &Mlp, theta: &[T], x: MatRef<'_, T>) -> Result<Matrix<f64>> {
+    let f = mlp.forward(theta, x)?;
+    Ok(Matrix::from_fn(f.rows(), f.cols(), |i, j| {
+        f.get(i, j).to_f64()
+    }))
 }
 
 /// Which form of the empirical NTK.
@@ -104,7 +139,7 @@ pub fn ntk<T: Real>(
         KernelForm::Full => autodiff::ntk::ntk_structured(mlp, theta, x1, x2),
         KernelForm::Traced => autodiff::ntk::ntk_traced(mlp, theta, x1, x2),
     }
-    .map_err(|e| anyhow!("empirical NTK: {e}"))?;
+    .context("empirical NTK")?;
     Ok(Matrix::from_fn(k.rows(), k.cols(), |i, j| {
         k.get(i, j).to_f64()
     }))

@@ -248,6 +248,47 @@ fn run_typed<T: Real>(
 
 /// Runs every case.
 pub fn run_with(cfg: &Config, obs: &mut dyn Observer) -> Result<Summary> {
+    validate(cfg)?;
+    run_checked(cfg, obs)
+}
+
+/// Checks the settings before anything runs.
+pub fn validate(cfg: &Config) -> Result<()> {
+    if cfg.dtypes.is_empty() || cfg.reps == 0 {
+        anyhow::bail!("--dtype needs at least one precision and --reps at least 1");
+    }
+    if !cfg.reference && !cfg.sweep {
+        anyhow::bail!("nothing to measure: --reference-only and --no-reference exclude each other");
+    }
+    Ok(())
+}
+
+/// `bench-jacobian` for the command-line runner; `--json` prints the shared format
+/// {"cases": [{"model", "dtype", "threads", "method", "median_s", "peak_bytes"}, …]}.
+pub struct BenchJacobian;
+
+impl crate::cli::Experiment for BenchJacobian {
+    const NAME: &'static str = "bench-jacobian";
+    type Config = Config;
+    type Summary = Summary;
+    fn validate(cfg: &Config) -> Result<()> {
+        validate(cfg)
+    }
+    fn run(cfg: &Config, obs: &mut dyn Observer) -> Result<Summary> {
+        run_checked(cfg, obs)
+    }
+    fn output(s: &Summary) -> Result<RunOutput> {
+        output(s)
+    }
+    fn seed(_: &Config) -> u64 {
+        0
+    }
+    fn json(s: &Summary, _: &RunOutput) -> serde_json::Value {
+        json(s)
+    }
+}
+
+fn run_checked(cfg: &Config, obs: &mut dyn Observer) -> Result<Summary> {
     if cfg.reps == 0 || cfg.chunk == 0 || cfg.jvp_max_columns == 0 {
         anyhow::bail!("--reps, the chunk and the column cap must be at least 1");
     }

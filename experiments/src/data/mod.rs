@@ -297,6 +297,9 @@ pub fn load(cfg: &DataConfig) -> Result<Dataset> {
     if cfg.n_train == 0 {
         bail!("--n-train must be at least 1");
     }
+    if cfg.n_test == 0 {
+        bail!("--n-test must be at least 1 (test losses and accuracies need a test set)");
+    }
     let Some(total) = cfg.n_train.checked_add(cfg.n_test) else {
         bail!(
             "--n-train {} + --n-test {} is too large",

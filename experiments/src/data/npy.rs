@@ -533,6 +533,9 @@ fn dtype_of(descr: &str, name: &str) -> Result<(String, Dtype)> {
         return unsupported("not a dtype");
     }
     let (order, kind, size) = (b[0], b[1], &descr[2..]);
+    if kind == b'O' {
+        return unsupported("pickled Python objects are never loaded");
+    }
     let size: usize = match size.parse() {
         Ok(s) => s,
         Err(_) => return unsupported("not a simple numeric type"),
@@ -542,7 +545,6 @@ fn dtype_of(descr: &str, name: &str) -> Result<(String, Dtype)> {
         b'f' => return unsupported("only 4- and 8-byte floats"),
         b'i' if matches!(size, 1 | 2 | 4 | 8) => ElemKind::Int,
         b'u' if matches!(size, 1 | 2 | 4 | 8) => ElemKind::UInt,
-        b'O' => return unsupported("pickled Python objects are never loaded"),
         _ => return unsupported("not a float or integer type"),
     };
     match order {
@@ -574,7 +576,7 @@ pub fn encode(descr: &str, fortran_order: bool, shape: &[usize], data: &[u8]) ->
         if fortran_order { "True" } else { "False" }
     );
     // Pad so that the data start on a 64-byte boundary, ending with a newline.
-    while (10 + header.len() + 1) % 64 != 0 {
+    while !(10 + header.len() + 1).is_multiple_of(64) {
         header.push(' ');
     }
     header.push('\n');
@@ -598,7 +600,7 @@ mod tests {
     #[test]
     fn round_trip_and_dtypes() {
         let b = encode("<f8", false, &[2, 3], &f8(&[1.0, 2.0, 3.0, 4.0, 5.0, 6.0]));
-        assert_eq!(b.len() % 64, 48 % 64);
+        assert_eq!(b.len() % 64, 48);
         let a = parse_npy(&b, "a.npy").unwrap();
         assert_eq!(a.header.shape, vec![2, 3]);
         assert_eq!(a.values, Values::Float(vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0]));

@@ -14,6 +14,7 @@ use crate::linear::{dot, mul, norm};
 use crate::memory::{mat, MemoryPlan};
 use crate::progress::Observer;
 use crate::report::{table::fmt, Chart, Curves, RunOutput, SeriesStyle, Table};
+use crate::train::{self, gd::LeastSquaresGd, Stop};
 use anyhow::{bail, Result};
 use linalg::{lanczos_extremes, Cholesky, Matrix};
 use rand::SeedableRng;
@@ -111,20 +112,52 @@ pub fn memory_plan(n: usize, p: usize) -> MemoryPlan {
     plan
 }
 
-/// Runs the experiment.
-pub fn run_with(cfg: &Config, obs: &mut dyn Observer) -> Result<Summary> {
-    if cfg.k == 0 || cfg.m == 0 {
-        bail!("--k and --m must both be at least 1");
+/// Most points per group.
+pub const MAX_GROUP: usize = 100_000;
+
+/// Checks the settings before anything runs.
+pub fn validate(cfg: &Config) -> Result<()> {
+    if !(1..=MAX_GROUP).contains(&cfg.k) || !(1..=MAX_GROUP).contains(&cfg.m) {
+        bail!(
+            "--k and --m must each lie in 1..={MAX_GROUP}, got --k {} and --m {}",
+            cfg.k,
+            cfg.m
+        );
     }
     if cfg.features == 0 {
         bail!("--features must be at least 1");
     }
-    if !(cfg.lambda.is_finite() && cfg.lambda > 0.0) {
-        bail!(
-            "--lambda must be a positive finite number, got {}",
-            cfg.lambda
-        );
+    crate::linearize::check_training(cfg.lambda, None, cfg.steps)
+}
+
+/// `imbalance` for the command-line runner.
+pub struct Imbalance;
+
+impl crate::cli::Experiment for Imbalance {
+    const NAME: &'static str = "imbalance";
+    type Config = Config;
+    type Summary = Summary;
+    fn validate(cfg: &Config) -> Result<()> {
+        validate(cfg)
     }
+    fn run(cfg: &Config, obs: &mut dyn Observer) -> Result<Summary> {
+        run_checked(cfg, obs)
+    }
+    fn output(s: &Summary) -> Result<RunOutput> {
+        output(s)
+    }
+    fn seed(cfg: &Config) -> u64 {
+        cfg.seed
+    }
+}
+
+/// Validates and runs the experiment.
+pub fn run_with(cfg: &Config, obs: &mut dyn Observer) -> Result<Summary> {
+    validate(cfg)?;
+    run_checked(cfg, obs)
+}
+
+fn run_checked(cfg: &Config, obs: &mut dyn Observer) -> Result<Summary> {
     let n = cfg.k.saturating_add(cfg.m);
     let p = cfg.features;
     memory_plan(n, p).check(
@@ -201,49 +234,41 @@ pub fn run_with(cfg: &Config, obs: &mut dyn Observer) -> Result<Summary> {
         let rb = (cfg.k..n).map(|i| f[i] - y[i]).sum::<f64>() / cfg.m as f64;
         (ra, rb)
     };
-    let loss_of = |f: &[f64]| {
-        f.iter()
-            .zip(&y)
-            .map(|(a, b)| (a - b) * (a - b))
-            .sum::<f64>()
-            / (2.0 * nf)
-    };
-
     obs.begin("gradient descent", cfg.steps as u64);
-    let mut theta = vec![0.0; p];
+    let mut gd = LeastSquaresGd::new(&phi, &y, vec![0.0; p], eta);
     let mut curve = Vec::new();
     let mut a_after_first = f64::NAN;
     let mut fit_a = None;
-    let mut f = vec![0.0; n];
-    for t in 0..=cfg.steps {
-        f = mul(phi.as_ref(), &theta)?;
-        if !f.iter().all(|v| v.is_finite()) {
-            bail!("gradient descent diverged at step {t} (a prediction is NaN or infinite) with step size {eta:e}; λ_max(K/n + λI) = {lmax:e}");
-        }
-        let (ra, rb) = group_means(&f);
-        if t == 1 {
-            a_after_first = ra + y[0];
-        }
-        if fit_a.is_none() && ra.abs() < 0.1 {
-            fit_a = Some(t);
-        }
-        if t < 50 || t % 10 == 0 || t == cfg.steps {
-            curve.push((t, ra, rb, loss_of(&f)));
-        }
-        if t == cfg.steps {
-            break;
-        }
-        let r: Vec<f64> = f.iter().zip(&y).map(|(a, b)| (a - b) / nf).collect();
-        let grad = mul(phi.as_ref().t(), &r)?;
-        for (th, gr) in theta.iter_mut().zip(&grad) {
-            *th -= eta * gr;
-        }
-        if t % 100 == 0 {
-            obs.advance(t as u64);
-        }
-    }
+    train::run(
+        &mut gd,
+        Stop {
+            max_steps: cfg.steps,
+            target: None,
+            stop_at_target: false,
+        },
+        |_| true,
+        |t, loss, m| {
+            let (ra, rb) = group_means(&m.ax);
+            if t == 1 {
+                a_after_first = ra + y[0];
+            }
+            if fit_a.is_none() && ra.abs() < 0.1 {
+                fit_a = Some(t);
+            }
+            if t < 50 || t % 10 == 0 || t == cfg.steps {
+                curve.push((t, ra, rb, loss));
+            }
+            Ok(())
+        },
+        obs,
+    )
+    .map_err(|e| {
+        e.context(format!(
+            "gradient descent with step size {eta:e}; λ_max(K/n + λI) = {lmax:e}"
+        ))
+    })?;
     obs.end();
-    let (gd_a, gd_b) = group_means(&f);
+    let (gd_a, gd_b) = group_means(&gd.ax);
 
     // Newton: θ = Φᵀ(K + nλI)⁻¹y, i.e. f = K(K + nλI)⁻¹y.
     let chol = Cholesky::factor(kn.as_ref())?;

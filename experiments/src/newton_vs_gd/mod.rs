@@ -15,6 +15,7 @@ use crate::linear::{mul, norm, rel_diff};
 use crate::memory::{mat, MemoryPlan};
 use crate::progress::Observer;
 use crate::report::{table::fmt, Chart, Curves, RunOutput, SeriesStyle, Table};
+use crate::train::{self, gd::QuadraticGd, Stop};
 use anyhow::{bail, Context, Result};
 use linalg::{cg, symmetric_eigen, CgOptions, CgVerdict, Cholesky, Matrix};
 use serde::{Deserialize, Serialize};
@@ -192,18 +193,20 @@ pub fn validate(cfg: &Config) -> Result<()> {
     if !(cfg.lambda.is_finite() && cfg.lambda >= 0.0) {
         bail!("--lambda must be a finite number ≥ 0, got {}", cfg.lambda);
     }
-    if !(cfg.kappa.is_finite() && cfg.kappa >= 1.0) {
-        bail!("--kappa must be a finite number ≥ 1, got {}", cfg.kappa);
+    if !(cfg.kappa.is_finite() && (1.0..=1e12).contains(&cfg.kappa)) {
+        bail!(
+            "--kappa must be a finite number in [1, 1e12], got {:e}",
+            cfg.kappa
+        );
     }
     if !(cfg.eps > 0.0 && cfg.eps < 1.0) {
-        bail!("--eps must lie in (0, 1), got {}", cfg.eps);
+        bail!("--eps must lie in (0, 1), got {:e}", cfg.eps);
     }
     if let Some(net) = &cfg.network {
         if net.n_train == 0 || net.width == 0 {
             bail!("--network-n-train and --network-width must be at least 1");
         }
-        let rows = net.n_train * 10;
-        let cols = 64 * net.width + net.width + 10 * net.width + 10;
+        let (rows, cols) = system_shape(cfg);
         if rows.max(cols) > 4000 {
             bail!(
                 "the linearised network system would be {rows}×{cols}; keep both sides ≤ 4000 \
@@ -252,9 +255,34 @@ fn system_shape(cfg: &Config) -> (usize, usize) {
     }
 }
 
-/// Runs the experiment.
+/// `newton-vs-gd` for the command-line runner.
+pub struct NewtonVsGd;
+
+impl crate::cli::Experiment for NewtonVsGd {
+    const NAME: &'static str = "newton-vs-gd";
+    type Config = Config;
+    type Summary = Summary;
+    fn validate(cfg: &Config) -> Result<()> {
+        validate(cfg)
+    }
+    fn run(cfg: &Config, obs: &mut dyn Observer) -> Result<Summary> {
+        run_checked(cfg, obs)
+    }
+    fn output(s: &Summary) -> Result<RunOutput> {
+        output(s)
+    }
+    fn seed(cfg: &Config) -> u64 {
+        cfg.seed
+    }
+}
+
+/// Validates and runs the experiment.
 pub fn run_with(cfg: &Config, obs: &mut dyn Observer) -> Result<Summary> {
     validate(cfg)?;
+    run_checked(cfg, obs)
+}
+
+fn run_checked(cfg: &Config, obs: &mut dyn Observer) -> Result<Summary> {
     let (m0, p0) = system_shape(cfg);
     memory_plan(m0, p0).check(
         crate::memory::budget(cfg.max_memory_mib),
@@ -353,51 +381,41 @@ pub fn run_with(cfg: &Config, obs: &mut dyn Observer) -> Result<Summary> {
         s.sqrt()
     };
 
-    // Gradient descent, x ← x − η(Hx − Aᵀb).
+    // Gradient descent, x ← x − η(Hx − Aᵀb), on the train/ loop; the objective is the
+    // relative error ‖x − x*‖/‖x₀ − x*‖ and the run stops when it reaches ε.
     obs.begin("gradient descent", cfg.max_gd_steps as u64);
-    let mut x = x0.clone();
-    let mut g = vec![0.0; p];
+    let err_of = |x: &[f64]| rel_diff(x, &x_star) * norm(&x_star) / e0_norm;
+    let mut gd = QuadraticGd::new(&h, &atb, x0.clone(), eta, err_of);
     let mut gd_curve = Vec::new();
-    let mut gd_iters = None;
     let mut max_dev: f64 = 0.0;
     let t0 = Instant::now();
-    let mut t = 0usize;
-    loop {
-        let err = rel_diff(&x, &x_star) * norm(&x_star) / e0_norm;
-        let cf = closed_form(t) / e0_norm;
-        max_dev = max_dev.max((err - cf).abs());
-        if t < 100 || t.is_power_of_two() || t.is_multiple_of(100) {
-            gd_curve.push((t, err, cf, loss(&x)?, t0.elapsed().as_secs_f64()));
-        }
-        if gd_iters.is_none() && err <= cfg.eps {
-            gd_iters = Some(t);
-        }
-        if gd_iters.is_some() || t >= cfg.max_gd_steps {
-            break;
-        }
-        linalg::matvec(1.0, h.as_ref(), &x, 0.0, &mut g)?;
-        for ((xi, gi), bi) in x.iter_mut().zip(&g).zip(&atb) {
-            *xi -= eta * (gi - bi);
-        }
-        if !x.iter().all(|v| v.is_finite()) {
-            bail!("gradient descent diverged at step {t} (step {eta:e}; the largest stable step is 2/λ_max = {:e})", 2.0 / lmax);
-        }
-        t += 1;
-        if t.is_multiple_of(1000) {
-            obs.advance(t as u64);
-        }
-    }
-    if let Some(last) = gd_curve.last() {
-        if last.0 != t {
-            gd_curve.push((
-                t,
-                rel_diff(&x, &x_star) * norm(&x_star) / e0_norm,
-                closed_form(t) / e0_norm,
-                loss(&x)?,
-                t0.elapsed().as_secs_f64(),
-            ));
-        }
-    }
+    let trajectory = train::run(
+        &mut gd,
+        Stop {
+            max_steps: cfg.max_gd_steps,
+            target: Some(cfg.eps),
+            stop_at_target: true,
+        },
+        |_| true,
+        |t, err, m| {
+            let cf = closed_form(t) / e0_norm;
+            max_dev = max_dev.max((err - cf).abs());
+            let last = err <= cfg.eps || t == cfg.max_gd_steps;
+            if t < 100 || t.is_power_of_two() || t.is_multiple_of(100) || last {
+                gd_curve.push((t, err, cf, loss(&m.x)?, t0.elapsed().as_secs_f64()));
+            }
+            Ok(())
+        },
+        obs,
+    )
+    .map_err(|e| {
+        e.context(format!(
+            "gradient descent with step {eta:e}; the largest stable step is 2/λ_max = {:e}",
+            2.0 / lmax
+        ))
+    })?;
+    let gd_iters = trajectory.reached_target;
+    let x = gd.x;
     let gd_secs = t0.elapsed().as_secs_f64();
     obs.end();
 

@@ -243,8 +243,32 @@ pub fn finite_or_null(v: f64) -> serde_json::Value {
 
 /// Checks that an output root is usable before an expensive run starts.
 pub fn check_out_root(root: &Path) -> Result<()> {
-    if root.exists() && !root.is_dir() {
-        bail!("--out {}: exists and is not a directory", root.display());
+    check_dir_path("--out", root)
+}
+
+/// Checks, before a run, that `path` can become a directory: it is one already, or the
+/// nearest part of its path that exists is one (a path under a regular file is refused now
+/// rather than after the whole run). `flag` names the option in the message.
+pub fn check_dir_path(flag: &str, path: &Path) -> Result<()> {
+    if path.exists() && !path.is_dir() {
+        bail!("{flag} {}: exists and is not a directory", path.display());
+    }
+    let mut p = path.parent();
+    while let Some(dir) = p {
+        if dir.as_os_str().is_empty() {
+            break;
+        }
+        if dir.exists() {
+            if !dir.is_dir() {
+                bail!(
+                    "{flag} {}: {} is not a directory",
+                    path.display(),
+                    dir.display()
+                );
+            }
+            break;
+        }
+        p = dir.parent();
     }
     Ok(())
 }

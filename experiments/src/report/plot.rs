@@ -253,43 +253,9 @@ pub fn write_png(chart: &Chart, path: &Path) -> Result<()> {
     result
 }
 
-/// Least-squares slope and intercept of log10 y against log10 x over the positive points:
-/// the exponent of a power law y ≈ c·x^slope.
-pub fn loglog_slope(points: &[(f64, f64)]) -> Option<(f64, f64)> {
-    let pts: Vec<(f64, f64)> = points
-        .iter()
-        .filter(|(x, y)| *x > 0.0 && *y > 0.0 && x.is_finite() && y.is_finite())
-        .map(|(x, y)| (x.log10(), y.log10()))
-        .collect();
-    if pts.len() < 2 {
-        return None;
-    }
-    let n = pts.len() as f64;
-    let mx = pts.iter().map(|p| p.0).sum::<f64>() / n;
-    let my = pts.iter().map(|p| p.1).sum::<f64>() / n;
-    let sxx: f64 = pts.iter().map(|p| (p.0 - mx) * (p.0 - mx)).sum();
-    if sxx == 0.0 {
-        return None;
-    }
-    let sxy: f64 = pts.iter().map(|p| (p.0 - mx) * (p.1 - my)).sum();
-    let slope = sxy / sxx;
-    Some((slope, my - slope * mx))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn slope_of_power_law() {
-        let pts: Vec<(f64, f64)> = [32.0, 64.0, 128.0, 256.0]
-            .iter()
-            .map(|&w: &f64| (w, 3.0 * w.powf(-0.5)))
-            .collect();
-        let (s, _) = loglog_slope(&pts).unwrap();
-        assert!((s + 0.5).abs() < 1e-12);
-        assert!(loglog_slope(&[(1.0, 1.0)]).is_none());
-    }
 
     #[test]
     fn svg_and_png_render() {

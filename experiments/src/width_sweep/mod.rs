@@ -13,12 +13,10 @@
 //!   width⁻¹ with two or more (p ∝ width²).
 use crate::data::{self, DataConfig};
 use crate::linearize;
+use crate::metrics::{bootstrap_slope, local_slopes, loglog_slope, mean_std};
 use crate::model::ModelConfig;
 use crate::progress::Observer;
-use crate::report::{
-    self, plot::loglog_slope, table::fmt, table::pct, Chart, Curves, RunOutput, SeriesStyle, Table,
-};
-use crate::stats::{bootstrap_slope, local_slopes, mean_std};
+use crate::report::{self, table::fmt, table::pct, Chart, Curves, RunOutput, SeriesStyle, Table};
 use anyhow::{bail, Result};
 use serde::{Deserialize, Serialize};
 
@@ -157,14 +155,49 @@ fn prediction(figure: &str, depth: usize) -> (f64, &'static str) {
     }
 }
 
-/// Runs the sweep.
-pub fn run_with(cfg: &Config, obs: &mut dyn Observer) -> Result<Summary> {
+/// Checks the settings before anything runs.
+pub fn validate(cfg: &Config) -> Result<()> {
     if cfg.widths.is_empty() || cfg.widths.contains(&0) {
         bail!("--widths needs at least one width, each ≥ 1");
     }
     if cfg.seeds == 0 || cfg.depth == 0 {
         bail!("--seeds and --depth must be at least 1");
     }
+    linearize::check_training(cfg.lambda, cfg.lr, cfg.steps)?;
+    crate::model::validate(&ModelConfig {
+        widths: vec![cfg.widths[0]; cfg.depth],
+        ..cfg.model.clone()
+    })
+}
+
+/// `width-sweep` for the command-line runner.
+pub struct WidthSweep;
+
+impl crate::cli::Experiment for WidthSweep {
+    const NAME: &'static str = "width-sweep";
+    type Config = Config;
+    type Summary = Summary;
+    fn validate(cfg: &Config) -> Result<()> {
+        validate(cfg)
+    }
+    fn run(cfg: &Config, obs: &mut dyn Observer) -> Result<Summary> {
+        run_checked(cfg, obs)
+    }
+    fn output(s: &Summary) -> Result<RunOutput> {
+        output(s)
+    }
+    fn seed(_: &Config) -> u64 {
+        0
+    }
+}
+
+/// Validates and runs the sweep.
+pub fn run_with(cfg: &Config, obs: &mut dyn Observer) -> Result<Summary> {
+    validate(cfg)?;
+    run_checked(cfg, obs)
+}
+
+fn run_checked(cfg: &Config, obs: &mut dyn Observer) -> Result<Summary> {
     let ds = data::load(&cfg.data)?;
     let mut points = Vec::new();
     let mut failures = Vec::new();

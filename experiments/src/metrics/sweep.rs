@@ -1,10 +1,32 @@
-//! Small statistics for sweeps over seeds: mean and standard deviation, log-log slopes, local
+//! Statistics of sweeps over seeds: mean and standard deviation, log-log slopes, local
 //! slopes between neighbours, and a percentile bootstrap over seeds (Efron & Tibshirani 1993,
 //! ch. 13) for the fitted slope.
 
-use crate::report::plot::loglog_slope;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
+
+/// Least-squares fit of log10 y = a·log10 x + b over the points with positive, finite
+/// coordinates: Some((a, b)), or None with fewer than two such points or a single x.
+pub fn loglog_slope(points: &[(f64, f64)]) -> Option<(f64, f64)> {
+    let pts: Vec<(f64, f64)> = points
+        .iter()
+        .filter(|(x, y)| *x > 0.0 && *y > 0.0 && x.is_finite() && y.is_finite())
+        .map(|(x, y)| (x.log10(), y.log10()))
+        .collect();
+    if pts.len() < 2 {
+        return None;
+    }
+    let n = pts.len() as f64;
+    let mx = pts.iter().map(|p| p.0).sum::<f64>() / n;
+    let my = pts.iter().map(|p| p.1).sum::<f64>() / n;
+    let sxx: f64 = pts.iter().map(|p| (p.0 - mx) * (p.0 - mx)).sum();
+    if sxx == 0.0 {
+        return None;
+    }
+    let sxy: f64 = pts.iter().map(|p| (p.0 - mx) * (p.1 - my)).sum();
+    let slope = sxy / sxx;
+    Some((slope, my - slope * mx))
+}
 
 /// Mean and sample standard deviation (n − 1 in the denominator; 0 for one value) of the
 /// finite values; None when there are none.
@@ -84,6 +106,17 @@ pub fn bootstrap_slope(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn slope_of_power_law() {
+        let pts: Vec<(f64, f64)> = [32.0, 64.0, 128.0, 256.0]
+            .iter()
+            .map(|&w: &f64| (w, 3.0 * w.powf(-0.5)))
+            .collect();
+        let (s, _) = loglog_slope(&pts).unwrap();
+        assert!((s + 0.5).abs() < 1e-12);
+        assert!(loglog_slope(&[(1.0, 1.0)]).is_none());
+    }
 
     #[test]
     fn mean_and_std_by_hand() {

@@ -1,0 +1,231 @@
+//! The `tangent` binary: argument parsing (clap, derive) in `args`, and one generic runner
+//! for every experiment through the [`Experiment`] trait.
+
+pub mod args;
+
+use crate::progress::{Bars, Observer, Silent};
+use crate::report::{self, RunOutput};
+use crate::{bench_jacobian, imbalance, linearize, newton_vs_gd, width_sweep};
+use anyhow::{bail, Result};
+pub use args::*;
+use clap::{Parser, Subcommand};
+
+/// Is training a neural network one Newton step in the tangent space of its initialisation?
+///
+/// With no subcommand, runs `linearize` with its defaults on the embedded UCI digits data
+/// (about a minute on two cores).
+#[derive(Parser, Debug)]
+#[command(name = "tangent", version, about, long_about = None, propagate_version = true)]
+pub struct Cli {
+    /// The experiment to run (default: linearize).
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// The experiments.
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// One Newton step in the tangent space (exact empirical NTK ridge solve) against GD on the
+    /// network and GD on its linearisation, on real data.
+    Linearize(LinearizeArgs),
+    /// `linearize` over hidden widths and seeds; log-log charts of the gaps with fitted slopes.
+    WidthSweep(WidthSweepArgs),
+    /// Linear least squares: GD (measured and closed form), CG and Newton by Cholesky.
+    NewtonVsGd(NewtonVsGdArgs),
+    /// k points with target −1 against m points with target +1: GD against one Newton step.
+    Imbalance(ImbalanceArgs),
+    /// Jacobian by JVP, by VJP and the structured NTK over network shapes: time and memory.
+    BenchJacobian(BenchJacobianArgs),
+}
+
+/// What the runner needs of an experiment: its name, settings, a check of the settings that
+/// needs no data, the run (math only, progress through the observer) and its rendering.
+pub trait Experiment {
+    /// The first directory level of its results.
+    const NAME: &'static str;
+    /// Settings.
+    type Config;
+    /// Every figure it measured.
+    type Summary;
+    /// Rejects impossible settings before anything runs.
+    fn validate(cfg: &Self::Config) -> Result<()>;
+    /// Runs (validation is done by the runner, once).
+    fn run(cfg: &Self::Config, obs: &mut dyn Observer) -> Result<Self::Summary>;
+    /// Tables, curves, charts.
+    fn output(s: &Self::Summary) -> Result<RunOutput>;
+    /// The seed that names the run directory.
+    fn seed(cfg: &Self::Config) -> u64;
+    /// What `--json` prints: the whole summary unless the experiment has a format of its own.
+    fn json(_s: &Self::Summary, out: &RunOutput) -> serde_json::Value {
+        out.summary.clone()
+    }
+}
+
+fn setup_threads(threads: Option<u16>) -> Result<()> {
+    if let Some(t) = threads {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(t as usize)
+            .build_global()
+            .map_err(|e| anyhow::anyhow!("cannot set up {t} threads: {e}"))?;
+    }
+    Ok(())
+}
+
+fn observer(common: &CommonArgs) -> Box<dyn Observer> {
+    if common.json || common.quiet {
+        Box::new(Silent)
+    } else {
+        Box::<Bars>::default()
+    }
+}
+
+/// The one runner: threads, output checks, validation, run, then files and the terminal.
+pub fn execute<E: Experiment>(common: &CommonArgs, cfg: &E::Config) -> Result<()> {
+    setup_threads(common.threads)?;
+    report::check_out_root(&common.out)?;
+    crate::memory::check_budget_option(common.max_memory_mib)?;
+    E::validate(cfg)?;
+    let mut obs = observer(common);
+    let s = E::run(cfg, obs.as_mut())?;
+    let out = E::output(&s)?;
+    let dir = if common.no_write {
+        None
+    } else {
+        Some(report::write_run(
+            &common.out,
+            &report::run_id(E::seed(cfg)),
+            &out,
+        )?)
+    };
+    if common.json {
+        println!("{}", serde_json::to_string_pretty(&E::json(&s, &out))?);
+    } else {
+        print!("{}", out.terminal_text());
+        if let Some(d) = dir {
+            println!("results: {}", d.display());
+        }
+    }
+    Ok(())
+}
+
+/// Runs a parsed command line.
+pub fn run(cli: Cli) -> Result<()> {
+    let command = match cli.command {
+        Some(c) => c,
+        None => match Cli::try_parse_from(["tangent", "linearize"])?.command {
+            Some(c) => c,
+            None => bail!("internal: the default command did not parse"),
+        },
+    };
+    match command {
+        Command::Linearize(a) => execute::<linearize::Linearize>(&a.common, &a.config()),
+        Command::WidthSweep(a) => execute::<width_sweep::WidthSweep>(&a.common, &a.config()),
+        Command::NewtonVsGd(a) => execute::<newton_vs_gd::NewtonVsGd>(&a.common, &a.config()),
+        Command::Imbalance(a) => execute::<imbalance::Imbalance>(&a.common, &a.config()),
+        Command::BenchJacobian(a) => {
+            execute::<bench_jacobian::BenchJacobian>(&a.common, &a.config())
+        }
+    }
+}
+
+/// Parses `args` (including the program name) and runs; errors are returned, not printed.
+pub fn run_args<I, S>(args: I) -> Result<()>
+where
+    I: IntoIterator<Item = S>,
+    S: Into<std::ffi::OsString> + Clone,
+{
+    let cli = Cli::try_parse_from(args)?;
+    run(cli)
+}
+
+/// Entry point of the `tangent` binary: exit code 0 on success, 1 on a failed run, 2 on a bad
+/// command line.
+pub fn main() -> std::process::ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            // --help and --version are "errors" that print to stdout and succeed.
+            let _ = e.print();
+            return if e.use_stderr() {
+                std::process::ExitCode::from(2)
+            } else {
+                std::process::ExitCode::SUCCESS
+            };
+        }
+    };
+    match run(cli) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::from(1)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn command_definition_is_consistent() {
+        Cli::command().debug_assert();
+        for sub in [
+            "linearize",
+            "width-sweep",
+            "newton-vs-gd",
+            "imbalance",
+            "bench-jacobian",
+        ] {
+            Cli::try_parse_from(["tangent", sub]).unwrap();
+        }
+    }
+
+    #[test]
+    fn bad_arguments_are_errors() {
+        let bad: &[&[&str]] = &[
+            &["tangent", "linearize", "--widths", "0"],
+            &["tangent", "linearize", "--widths", "64,,64"],
+            &["tangent", "linearize", "--bogus"],
+            &["tangent", "linearize", "--data", "cifar"],
+            &["tangent", "linearize", "--threads", "0"],
+            &["tangent", "linearize", "--dtype", "f16"],
+            &["tangent", "nonsense"],
+        ];
+        for args in bad {
+            assert!(
+                Cli::try_parse_from(*args).is_err(),
+                "{args:?} should not parse"
+            );
+        }
+        let a = Cli::try_parse_from([
+            "tangent",
+            "linearize",
+            "--widths",
+            "64,32",
+            "--lambda",
+            "0.5",
+        ])
+        .unwrap();
+        match a.command {
+            Some(Command::Linearize(l)) => {
+                assert_eq!(l.widths.0, vec![64, 32]);
+                assert_eq!(l.config().lambda, 0.5);
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn invalid_values_are_rejected_before_running() {
+        for args in [
+            ["tangent", "linearize", "--lambda", "0", "--no-write"],
+            ["tangent", "linearize", "--lambda", "-1", "--no-write"],
+            ["tangent", "linearize", "--lambda", "NaN", "--no-write"],
+            ["tangent", "linearize", "--lr", "-0.1", "--no-write"],
+        ] {
+            let e = run_args(args).unwrap_err().to_string();
+            assert!(e.contains("--lambda") || e.contains("--lr"), "{e}");
+        }
+    }
+}
