@@ -7,35 +7,19 @@
 //! iteration count once, to set beside scipy's 949 iterations.
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use linalg::random::SplitMix64;
 use linalg::{cg, symmetric_eigen, CgOptions, CgVerdict, Cholesky, Matrix};
 use std::hint::black_box;
 use std::time::{Duration, Instant};
-
-/// splitmix64: deterministic inputs without extra dependencies.
-struct Rng(u64);
-
-impl Rng {
-    fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-    /// Uniform on [−1, 1).
-    fn uniform(&mut self) -> f64 {
-        ((self.next_u64() >> 11) as f64) * (2.0 / (1u64 << 53) as f64) - 1.0
-    }
-}
 
 /// Q·diag(λ)·Qᵀ with Q a product of `reflectors` random Householder reflectors: exactly the
 /// spectrum λ (up to rounding), built in O(reflectors·n²) instead of the O(n³) of a full QR.
 fn with_spectrum(lambda: &[f64], reflectors: usize, seed: u64) -> Matrix<f64> {
     let n = lambda.len();
-    let mut rng = Rng(seed);
+    let mut rng = SplitMix64::new(seed);
     let mut a = Matrix::from_fn(n, n, |i, j| if i == j { lambda[i] } else { 0.0 });
     for _ in 0..reflectors {
-        let mut v: Vec<f64> = (0..n).map(|_| rng.uniform()).collect();
+        let mut v: Vec<f64> = (0..n).map(|_| rng.next_symmetric()).collect();
         let norm = v.iter().map(|x| x * x).sum::<f64>().sqrt();
         v.iter_mut().for_each(|x| *x /= norm);
         // H A H with H = I − 2vvᵀ: A ← A − v wᵀ − w vᵀ, p = 2Av, w = p − 2(vᵀAv)v.
@@ -56,11 +40,11 @@ fn with_spectrum(lambda: &[f64], reflectors: usize, seed: u64) -> Matrix<f64> {
 
 /// Symmetric, strictly diagonally dominant: SPD, cheap to build at n = 4000.
 fn dominant_spd(n: usize, seed: u64) -> Matrix<f64> {
-    let mut rng = Rng(seed);
+    let mut rng = SplitMix64::new(seed);
     let mut a = Matrix::zeros(n, n);
     for i in 0..n {
         for j in 0..i {
-            let v = rng.uniform();
+            let v = rng.next_symmetric();
             a.set(i, j, v);
             a.set(j, i, v);
         }
@@ -91,8 +75,8 @@ fn bench_triangular(c: &mut Criterion) {
     group.measurement_time(Duration::from_secs(2));
     let n = 2000;
     let chol = Cholesky::factor(dominant_spd(n, 3).as_ref()).unwrap();
-    let mut rng = Rng(4);
-    let rhs = Matrix::from_fn(n, 100, |_, _| rng.uniform());
+    let mut rng = SplitMix64::new(4);
+    let rhs = Matrix::from_fn(n, 100, |_, _| rng.next_symmetric());
     group.throughput(Throughput::Elements((n * n * 100) as u64));
     group.bench_function(BenchmarkId::from_parameter(n), |b| {
         b.iter(|| {
@@ -110,8 +94,8 @@ fn bench_cg(c: &mut Criterion) {
         .map(|i| 10f64.powf(4.0 * i as f64 / (n - 1) as f64))
         .collect();
     let a = with_spectrum(&lambda, 6, 7);
-    let mut rng = Rng(8);
-    let b: Vec<f64> = (0..n).map(|_| rng.uniform()).collect();
+    let mut rng = SplitMix64::new(8);
+    let b: Vec<f64> = (0..n).map(|_| rng.next_symmetric()).collect();
     let opts = CgOptions {
         rtol: 1e-8,
         max_iter: 20_000,
@@ -139,11 +123,11 @@ fn bench_cg(c: &mut Criterion) {
 
 fn bench_eigen(c: &mut Criterion) {
     let n = 1000;
-    let mut rng = Rng(9);
+    let mut rng = SplitMix64::new(9);
     let mut a = Matrix::<f64>::zeros(n, n);
     for i in 0..n {
         for j in 0..=i {
-            let v = rng.uniform();
+            let v = rng.next_symmetric();
             a.set(i, j, v);
             a.set(j, i, v);
         }

@@ -3,10 +3,12 @@
 mod solvers_common;
 
 use linalg::{
-    cg, CgOptions, CgVerdict, Cholesky, LinalgError, LinearOperator, Matrix, Preconditioner,
+    cg, cg_observed, CgIterate, CgOptions, CgVerdict, Cholesky, LinalgError, LinearOperator,
+    Matrix, Preconditioner,
 };
 use proptest::prelude::*;
 use solvers_common::*;
+use std::ops::ControlFlow;
 
 /// ‖b − A·x‖/‖b‖ computed afresh (not the recurrence's residual).
 fn true_relative_residual(a: &Matrix<f64>, x: &[f64], b: &[f64]) -> f64 {
@@ -344,6 +346,194 @@ fn bit_identical_with_one_and_two_threads() {
         .iter()
         .zip(&two.x)
         .all(|(p, q)| p.to_bits() == q.to_bits()));
+}
+
+/// What an observer records of one iterate: k, the bits of xₖ and rₖ, and ‖rₖ‖/‖b‖.
+type Seen = (usize, Vec<u64>, Vec<u64>, f64);
+
+fn record(seen: &mut Vec<Seen>, it: &CgIterate<'_, f64>) {
+    let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+    seen.push((
+        it.iteration,
+        bits(it.x),
+        bits(it.residual),
+        it.relative_residual,
+    ));
+}
+
+/// The observer sees x₀, x₁, …, xₖ, and each xⱼ is bit-identical to the answer of a run
+/// truncated at max_iter = j: a whole error curve from one run.
+#[test]
+fn observed_iterates_equal_truncated_runs() {
+    let a = random_spd(80, 1e3, 12);
+    let b = rhs(80, 13);
+    let x0 = rhs(80, 14);
+    for (preconditioner, start) in [
+        (Preconditioner::None, None),
+        (Preconditioner::Jacobi, None),
+        (Preconditioner::None, Some(&x0[..])),
+    ] {
+        let opts = CgOptions {
+            rtol: 1e-9,
+            preconditioner,
+            ..Default::default()
+        };
+        let mut seen = Vec::new();
+        let full = cg_observed(&a, &b, start, &opts, &mut |it| {
+            record(&mut seen, it);
+            ControlFlow::Continue(())
+        })
+        .unwrap();
+        assert_eq!(full.verdict, CgVerdict::Converged);
+        assert_eq!(
+            seen.len(),
+            full.iterations + 1,
+            "x₀ … xₖ, the last included"
+        );
+        let plain = cg(&a, &b, start, &opts).unwrap();
+        assert_eq!(plain.x, full.x, "observing changed the arithmetic");
+        assert_eq!(plain.residual_history, full.residual_history);
+        for (k, (iteration, x_bits, _, rel)) in seen.iter().enumerate() {
+            assert_eq!(*iteration, k);
+            assert_eq!(*rel, full.residual_history[k]);
+            let truncated = cg(
+                &a,
+                &b,
+                start,
+                &CgOptions {
+                    max_iter: k,
+                    ..opts.clone()
+                },
+            )
+            .unwrap();
+            let want: Vec<u64> = truncated.x.iter().map(|v| v.to_bits()).collect();
+            assert_eq!(
+                x_bits, &want,
+                "iterate {k} differs from a run capped at {k}"
+            );
+        }
+        // The reported residual of the last iterate is the one the stopping rule tested.
+        let (_, _, r_bits, rel) = seen.last().unwrap();
+        let r: Vec<f64> = r_bits.iter().map(|&u| f64::from_bits(u)).collect();
+        let norm_b = b.iter().map(|v| v * v).sum::<f64>().sqrt();
+        let norm_r = r.iter().map(|v| v * v).sum::<f64>().sqrt();
+        assert!((norm_r / norm_b - rel).abs() <= 1e-12 * rel.max(1e-300));
+    }
+}
+
+/// Break from the observer stops the run at that iterate with `Stopped`; when the iterate
+/// ends the run by itself, its own verdict wins.
+#[test]
+fn observer_can_stop_early() {
+    let a = random_spd(60, 1e4, 21);
+    let b = rhs(60, 22);
+    let opts = CgOptions::default();
+    let mut calls = 0;
+    let stopped = cg_observed(&a, &b, None, &opts, &mut |it| {
+        calls += 1;
+        if it.iteration == 5 {
+            ControlFlow::Break(())
+        } else {
+            ControlFlow::Continue(())
+        }
+    })
+    .unwrap();
+    assert_eq!(stopped.verdict, CgVerdict::Stopped);
+    assert_eq!(stopped.iterations, 5);
+    assert_eq!(calls, 6);
+    assert_eq!(stopped.residual_history.len(), 6);
+    let capped = cg(
+        &a,
+        &b,
+        None,
+        &CgOptions {
+            max_iter: 5,
+            ..opts.clone()
+        },
+    )
+    .unwrap();
+    assert_eq!(capped.x, stopped.x);
+    assert_eq!(capped.residual_history, stopped.residual_history);
+
+    // Stop on a target relative residual, the use the hook is for.
+    let target = 1e-3;
+    let early = cg_observed(&a, &b, None, &opts, &mut |it| {
+        if it.relative_residual <= target {
+            ControlFlow::Break(())
+        } else {
+            ControlFlow::Continue(())
+        }
+    })
+    .unwrap();
+    assert_eq!(early.verdict, CgVerdict::Stopped);
+    assert!(*early.residual_history.last().unwrap() <= target);
+    assert!(early.residual_history[..early.iterations]
+        .iter()
+        .all(|&r| r > target));
+
+    // b an eigenvector of a diagonal A: one step solves it. Break at x₀ stops there; break at
+    // x₁, which has converged, gives Converged (the run's own verdict wins), as does the cap.
+    let d = Matrix::from_fn(4, 4, |i, j| if i == j { 1.0 + i as f64 } else { 0.0 });
+    let mut seen = Vec::new();
+    let res = cg_observed(&d, &[0.0, 2.0, 0.0, 0.0], None, &opts, &mut |it| {
+        record(&mut seen, it);
+        ControlFlow::Break(())
+    })
+    .unwrap();
+    assert_eq!(res.verdict, CgVerdict::Stopped);
+    assert_eq!(res.iterations, 0);
+    let res = cg_observed(&d, &[0.0, 2.0, 0.0, 0.0], None, &opts, &mut |it| {
+        if it.iteration == 1 {
+            ControlFlow::Break(())
+        } else {
+            ControlFlow::Continue(())
+        }
+    })
+    .unwrap();
+    assert_eq!(res.verdict, CgVerdict::Converged);
+    assert_eq!(res.iterations, 1);
+    let cap = CgOptions {
+        max_iter: 2,
+        ..opts.clone()
+    };
+    let res = cg_observed(&a, &b, None, &cap, &mut |_| ControlFlow::Break(())).unwrap();
+    assert_eq!(res.verdict, CgVerdict::Stopped, "x₀ is not the cap yet");
+    let res = cg_observed(&a, &b, None, &cap, &mut |it| {
+        if it.iteration == 2 {
+            ControlFlow::Break(())
+        } else {
+            ControlFlow::Continue(())
+        }
+    })
+    .unwrap();
+    assert_eq!(res.verdict, CgVerdict::HitIterationCap);
+
+    // b = 0: one report (x = 0), verdict Converged.
+    let mut reports = 0;
+    let zero = cg_observed(&a, &[0.0; 60], None, &opts, &mut |it| {
+        reports += 1;
+        assert!(it.x.iter().all(|&v| v == 0.0));
+        ControlFlow::Break(())
+    })
+    .unwrap();
+    assert_eq!((reports, zero.verdict), (1, CgVerdict::Converged));
+}
+
+#[test]
+fn verdicts_read_as_words() {
+    assert_eq!(CgVerdict::Converged.to_string(), "converged");
+    assert_eq!(
+        CgVerdict::HitIterationCap.to_string(),
+        "hit the iteration cap"
+    );
+    assert_eq!(
+        CgVerdict::Breakdown {
+            reason: "pᵀAp = -1e0 at iteration 0".into()
+        }
+        .to_string(),
+        "breakdown: pᵀAp = -1e0 at iteration 0"
+    );
+    assert_eq!(CgVerdict::Stopped.to_string(), "stopped by the observer");
 }
 
 proptest! {
