@@ -41,11 +41,12 @@ pub enum LinalgError {
         /// The size the operand has.
         got: Dims,
     },
-    /// A square matrix was required.
+    /// A square matrix was required (Cholesky, the eigensolver, a triangle, a dense CG
+    /// operator).
     NotSquare {
-        /// Number of rows.
+        /// Row count of the matrix that was passed.
         rows: usize,
-        /// Number of columns.
+        /// Its column count, which should have equalled `rows`.
         cols: usize,
     },
     /// Cholesky met a pivot `value ≤ 0` (or NaN) at diagonal index `pivot` (0-based): the matrix

@@ -1,6 +1,6 @@
 //! Dense linear algebra for Tangent, with no third-party math: packed SIMD GEMM, blocked
 //! Cholesky, triangular solves, (preconditioned) conjugate gradient, a symmetric eigensolver
-//! and Lanczos, plus the level-1 vector operations ([`vec`]), the seeded generator
+//! and Lanczos, plus the level-1 vector operations ([`vec`](mod@vec)), the seeded generator
 //! ([`random`]) and the memory helpers ([`mem`]) the rest of the workspace shares. Generic over
 //! `f32` and `f64` through [`Real`].
 //!

@@ -14,7 +14,7 @@ const BACK_ROWS: usize = 16;
 /// Householder reflectors: vₖ (with vₖ[0] = 1, stored in full) and βₖ, acting on indices
 /// k+1..n.
 pub(super) struct Reflectors<T> {
-    /// vₖ for k = 0..n−2, each of length n − k − 1.
+    /// vₖ for k = 0, …, n − 3, each of length n − k − 1.
     vs: Vec<Vec<T>>,
     /// βₖ = 2/(vₖᵀvₖ), or 0 where column k needed no reflection.
     betas: Vec<T>,
