@@ -6,32 +6,7 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
 use crate::data::synthetic::normal;
-
-/// Euclidean norm.
-pub fn norm(v: &[f64]) -> f64 {
-    v.iter().map(|x| x * x).sum::<f64>().sqrt()
-}
-
-/// Inner product.
-pub fn dot(a: &[f64], b: &[f64]) -> f64 {
-    a.iter().zip(b).map(|(x, y)| x * y).sum()
-}
-
-/// ‖a − b‖ / ‖b‖ (absolute when ‖b‖ = 0).
-pub fn rel_diff(a: &[f64], b: &[f64]) -> f64 {
-    let d: f64 = a
-        .iter()
-        .zip(b)
-        .map(|(x, y)| (x - y) * (x - y))
-        .sum::<f64>()
-        .sqrt();
-    let nb = norm(b);
-    if nb > 0.0 {
-        d / nb
-    } else {
-        d
-    }
-}
+use crate::metrics::{dot, norm};
 
 /// y = A x.
 pub fn mul(a: MatRef<'_, f64>, x: &[f64]) -> Result<Vec<f64>> {

@@ -9,11 +9,11 @@
 //! (a) 64-256-256-10 batch 128, (b) 784-300-100-10 batch 64, (c) 784-512-512-1 batch 256, tanh,
 //! standard parameterization.
 
-use super::linearize::Dtype;
 use crate::alloc;
+use crate::config::Dtype;
 use crate::progress::Observer;
 use crate::report::{self, table::fmt, Chart, Curves, RunOutput, SeriesStyle, Table};
-use anyhow::{anyhow, Result};
+use anyhow::Result;
 use autodiff::nn::{Mlp, Parameterization};
 use autodiff::Activation;
 use linalg::{Matrix, Real};
@@ -163,11 +163,10 @@ fn run_typed<T: Real>(
     shapes: &mut Vec<Shape>,
 ) -> Result<()> {
     let threads = rayon::current_num_threads();
-    let ad = |e: autodiff::AdError| anyhow!("{e}");
     for (name, widths, batch, act) in networks(cfg) {
         let (d, o) = (widths[0], *widths.last().unwrap_or(&1));
         let hidden = &widths[1..widths.len() - 1];
-        let mlp = Mlp::new(d, hidden, o, act, Parameterization::Standard, 1.0, 0.1).map_err(ad)?;
+        let mlp = Mlp::new(d, hidden, o, act, Parameterization::Standard, 1.0, 0.1)?;
         let theta: Vec<T> = mlp.init(0);
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(1);
         let x = Matrix::from_fn(batch, d, |_, _| {
@@ -203,14 +202,16 @@ fn run_typed<T: Real>(
         push(
             "forward",
             time(cfg.reps, || {
-                mlp.forward(&theta, x.as_ref()).map(drop).map_err(ad)
+                mlp.forward(&theta, x.as_ref())
+                    .map(drop)
+                    .map_err(anyhow::Error::from)
             })?,
         );
         obs.advance(1);
         let (t, peak) = time(cfg.reps, || {
             autodiff::jacobian::jacobian_columns_by_jvp(&mlp, &theta, x.as_ref(), &cols, cfg.chunk)
                 .map(drop)
-                .map_err(ad)
+                .map_err(anyhow::Error::from)
         })?;
         // Forward mode's time and its output J grow linearly with the number of columns; its
         // working memory (one chunk of tangents) does not.
@@ -229,7 +230,7 @@ fn run_typed<T: Real>(
             time(cfg.reps, || {
                 autodiff::jacobian::jacobian_by_vjp(&mlp, &theta, x.as_ref(), cfg.chunk)
                     .map(drop)
-                    .map_err(ad)
+                    .map_err(anyhow::Error::from)
             })?,
         );
         obs.advance(3);
@@ -238,7 +239,7 @@ fn run_typed<T: Real>(
             time(cfg.reps, || {
                 autodiff::ntk::ntk_structured(&mlp, &theta, x.as_ref(), None)
                     .map(drop)
-                    .map_err(ad)
+                    .map_err(anyhow::Error::from)
             })?,
         );
         obs.end();

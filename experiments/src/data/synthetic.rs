@@ -4,11 +4,12 @@ use super::{RawData, Targets};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-/// Standard normal draw by Box–Muller (keeps the dependency list short).
+/// The experiments' one seeded normal stream: two uniforms from the ChaCha stream through the
+/// workspace's single Box–Muller transform ([`linalg::random::box_muller`]).
 pub fn normal(rng: &mut ChaCha8Rng) -> f64 {
-    let u1: f64 = rng.random::<f64>().max(1e-300);
+    let u1: f64 = rng.random();
     let u2: f64 = rng.random();
-    (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos()
+    linalg::random::box_muller(u1, u2)
 }
 
 /// Teacher–student regression: x ~ N(0, I_d), y = Σ_k a_k tanh(w_k·x/√d)/√m + noise·N(0,1),

@@ -10,8 +10,9 @@
 //! and after the Newton step.
 
 use crate::data::synthetic::normal;
-use crate::linear::{dot, mul, norm};
+use crate::linear::mul;
 use crate::memory::{mat, MemoryPlan};
+use crate::metrics::{dot, norm};
 use crate::progress::Observer;
 use crate::report::{table::fmt, Chart, Curves, RunOutput, SeriesStyle, Table};
 use crate::train::{self, gd::LeastSquaresGd, Stop};

@@ -5,36 +5,20 @@
 pub mod sweep;
 
 pub use crate::data::accuracy;
+/// ‖v‖₂ (overflow-safe), ⟨a, b⟩ and the one relative difference ‖a − b‖/‖b‖ (b the
+/// reference): the workspace's level-1 kernels in `linalg::vec`.
+pub use linalg::vec::{dot, nrm2 as norm, rel_diff};
 pub use sweep::{bootstrap_slope, local_slopes, loglog_slope, mean_std};
-
-/// Euclidean norm ‖v‖₂.
-pub fn norm(v: &[f64]) -> f64 {
-    v.iter().map(|x| x * x).sum::<f64>().sqrt()
-}
-
-/// Inner product ⟨a, b⟩.
-pub fn dot(a: &[f64], b: &[f64]) -> f64 {
-    a.iter().zip(b).map(|(x, y)| x * y).sum()
-}
 
 /// ‖a − b‖ / `scale` (the absolute difference when `scale` is 0 or not finite).
 pub fn rel_diff_scaled(a: &[f64], b: &[f64], scale: f64) -> f64 {
-    let d = a
-        .iter()
-        .zip(b)
-        .map(|(x, y)| (x - y) * (x - y))
-        .sum::<f64>()
-        .sqrt();
+    let diff: Vec<f64> = a.iter().zip(b).map(|(x, y)| x - y).collect();
+    let d = norm(&diff);
     if scale > 0.0 && scale.is_finite() {
         d / scale
     } else {
         d
     }
-}
-
-/// ‖a − b‖ / ‖b‖: b is the reference (absolute when ‖b‖ = 0).
-pub fn rel_diff(a: &[f64], b: &[f64]) -> f64 {
-    rel_diff_scaled(a, b, norm(b))
 }
 
 /// The squared-error loss 1/(2n)‖f − y‖²_F over n samples (f and y flattened alike).
@@ -48,11 +32,12 @@ mod tests {
 
     #[test]
     fn relative_difference_is_relative_to_the_reference() {
-        assert_eq!(rel_diff(&[3.0, 4.0], &[0.0, 0.0]), 5.0);
+        assert_eq!(rel_diff_scaled(&[3.0, 4.0], &[0.0, 0.0], 0.0), 5.0);
+        assert_eq!(rel_diff_scaled(&[3.0, 4.0], &[0.0, 0.0], 10.0), 0.5);
         assert_eq!(rel_diff(&[1.0, 1.0], &[1.0, 1.0]), 0.0);
         assert!((rel_diff(&[2.0, 0.0], &[1.0, 0.0]) - 1.0).abs() < 1e-15);
         assert!((rel_diff(&[1.0, 0.0], &[2.0, 0.0]) - 0.5).abs() < 1e-15);
         assert_eq!(squared_loss(&[1.0, 3.0], &[0.0, 1.0], 1), 2.5);
-        assert_eq!(dot(&[1.0, 2.0], &[3.0, 4.0]), 11.0);
+        assert_eq!(dot(&[1.0f64, 2.0], &[3.0, 4.0]), 11.0);
     }
 }

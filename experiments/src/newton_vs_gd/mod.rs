@@ -11,15 +11,18 @@
 //! over the non-zero spectrum. From x₀ = 0 on an underdetermined system GD never leaves the
 //! row space of A, so it converges to the minimum-norm solution Aᵀ(AAᵀ)⁻¹b.
 
-use crate::linear::{mul, norm, rel_diff};
+use crate::linear::mul;
 use crate::memory::{mat, MemoryPlan};
+mod report;
+mod run;
+
+pub use report::output;
+
 use crate::progress::Observer;
-use crate::report::{table::fmt, Chart, Curves, RunOutput, SeriesStyle, Table};
-use crate::train::{self, gd::QuadraticGd, Stop};
-use anyhow::{bail, Context, Result};
-use linalg::{cg, symmetric_eigen, CgOptions, CgVerdict, Cholesky, Matrix};
+use crate::report::RunOutput;
+use anyhow::{bail, Result};
+use linalg::Matrix;
 use serde::{Deserialize, Serialize};
-use std::time::Instant;
 
 /// How the eigenvalues of H = AᵀA are spread between λ_max = 1 and λ_min = 1/κ.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
@@ -127,6 +130,34 @@ pub struct SolverFigures {
     pub seconds: f64,
 }
 
+/// One recorded GD iterate.
+#[derive(Clone, Copy, Debug, Serialize)]
+pub struct GdRow {
+    /// Step t.
+    pub iteration: usize,
+    /// ‖x_t − x*‖/‖x₀ − x*‖, measured.
+    pub error: f64,
+    /// The same from the closed form (Σ(1 − ηλᵢ)^(2t)cᵢ²)^½/‖x₀ − x*‖.
+    pub closed_form_error: f64,
+    /// The objective ½‖Ax_t − b‖² + ½λ‖x_t‖².
+    pub loss: f64,
+    /// Seconds since GD started.
+    pub seconds: f64,
+}
+
+/// One recorded CG iterate.
+#[derive(Clone, Copy, Debug, Serialize)]
+pub struct CgRow {
+    /// Iteration k.
+    pub iteration: usize,
+    /// ‖x_k − x*‖/‖x₀ − x*‖.
+    pub error: f64,
+    /// The objective at x_k.
+    pub loss: f64,
+    /// Seconds since CG started.
+    pub seconds: f64,
+}
+
 /// Everything `newton-vs-gd` measured.
 #[derive(Clone, Debug, Serialize)]
 pub struct Summary {
@@ -159,12 +190,12 @@ pub struct Summary {
     pub min_norm_rel_error: Option<f64>,
     /// ‖P_null x_GD‖/‖x_GD‖.
     pub null_space_fraction: Option<f64>,
-    /// Curves: (iteration, GD error, closed-form error, seconds).
+    /// The GD error curve with its closed form.
     #[serde(skip)]
-    pub gd_curve: Vec<(usize, f64, f64, f64, f64)>,
-    /// CG curve: (iteration, error, loss, seconds).
+    pub gd_curve: Vec<GdRow>,
+    /// The CG error curve.
     #[serde(skip)]
-    pub cg_curve: Vec<(usize, f64, f64, f64)>,
+    pub cg_curve: Vec<CgRow>,
     /// Loss at the solution (½‖Ax* − b‖² + ½λ‖x*‖²).
     pub loss_min: f64,
 }
@@ -283,8 +314,8 @@ pub fn run_with(cfg: &Config, obs: &mut dyn Observer) -> Result<Summary> {
 }
 
 fn run_checked(cfg: &Config, obs: &mut dyn Observer) -> Result<Summary> {
-    let (m0, p0) = system_shape(cfg);
-    memory_plan(m0, p0).check(
+    let (m, p) = system_shape(cfg);
+    memory_plan(m, p).check(
         crate::memory::budget(cfg.max_memory_mib),
         "use a smaller system (--rows/--cols, --network-n-train/--network-width)",
     )?;
@@ -292,262 +323,7 @@ fn run_checked(cfg: &Config, obs: &mut dyn Observer) -> Result<Summary> {
         Some(net) => network_system(net, cfg.seed)?,
         None => synthetic_system(cfg)?,
     };
-    let (m, p) = (a.rows(), a.cols());
-    let lambda = cfg.lambda;
-    let add_ridge = |mut h: Matrix<f64>| {
-        for i in 0..h.rows() {
-            h.set(i, i, h.get(i, i) + lambda);
-        }
-        h
-    };
-    let atb = mul(a.as_ref().t(), &b)?;
-    let h = add_ridge(linalg::matmul(a.as_ref().t(), a.as_ref())?);
-    let loss = |x: &[f64]| -> Result<f64> {
-        let ax = mul(a.as_ref(), x)?;
-        let fit: f64 = ax.iter().zip(&b).map(|(u, v)| (u - v) * (u - v)).sum();
-        Ok(0.5 * fit + 0.5 * lambda * x.iter().map(|v| v * v).sum::<f64>())
-    };
-
-    // Newton: one solve.
-    let t0 = Instant::now();
-    let rank_hint = |e: linalg::LinalgError| {
-        anyhow::anyhow!(
-            "Newton's Cholesky solve failed ({e}): A is rank-deficient (to rounding) and λ = {lambda}; add a ridge, e.g. --lambda 1e-3"
-        )
-    };
-    let x_star = if m >= p {
-        Cholesky::factor(h.as_ref())
-            .map_err(rank_hint)?
-            .solve_vec(&atb)?
-    } else {
-        let aat = add_ridge(linalg::matmul(a.as_ref(), a.as_ref().t())?);
-        let alpha = Cholesky::factor(aat.as_ref())
-            .map_err(rank_hint)?
-            .solve_vec(&b)?;
-        mul(a.as_ref().t(), &alpha)?
-    };
-    let newton_secs = t0.elapsed().as_secs_f64();
-    let loss_min = loss(&x_star)?;
-
-    // The non-zero spectrum of H = AᵀA for the closed form. The zero eigenvalues of an
-    // underdetermined H are directions GD never moves along from x₀ = 0 (and x* has no
-    // component there), so only the non-zero pairs are kept: for m < p they come from the
-    // smaller A Aᵀ = U Λ Uᵀ, with vᵢ = Aᵀuᵢ/√λᵢ.
-    let eig = if m >= p {
-        symmetric_eigen(h.as_ref()).context("eigendecomposition of AᵀA")?
-    } else {
-        // The ridge shifts every eigenvalue of AAᵀ (and of AᵀA on the row space) by λ; the
-        // vectors are those of AAᵀ alone.
-        let aat = linalg::matmul(a.as_ref(), a.as_ref().t())?;
-        let e = symmetric_eigen(aat.as_ref()).context("eigendecomposition of AAᵀ")?;
-        let atu = linalg::matmul(a.as_ref().t(), e.vectors.as_ref())?;
-        // Pairs with a zero eigenvalue of AAᵀ have no row-space vector; drop them before the
-        // shift would make them look non-zero.
-        let top = e.values.last().copied().unwrap_or(0.0);
-        let keep: Vec<usize> = (0..m).filter(|&i| e.values[i] > 1e-10 * top).collect();
-        let vectors = Matrix::from_fn(p, keep.len(), |k, c| {
-            atu.get(k, keep[c]) / e.values[keep[c]].sqrt()
-        });
-        linalg::SymmetricEigen {
-            values: keep.iter().map(|&i| e.values[i] + lambda).collect(),
-            vectors,
-        }
-    };
-    let r = eig.values.len();
-    let lmax = eig.values.last().copied().unwrap_or(1.0);
-    let nonzero: Vec<f64> = eig
-        .values
-        .iter()
-        .copied()
-        .filter(|&v| v > 1e-10 * lmax)
-        .collect();
-    let lmin = nonzero.first().copied().unwrap_or(lmax);
-    let kappa = lmax / lmin;
-    let eta = 1.0 / lmax;
-    let x0 = vec![0.0; p];
-    let e0: Vec<f64> = x0.iter().zip(&x_star).map(|(a, b)| a - b).collect();
-    let e0_norm = norm(&e0);
-    let coeff: Vec<f64> = (0..r)
-        .map(|i| (0..p).map(|k| eig.vectors.get(k, i) * e0[k]).sum())
-        .collect();
-    let closed_form = |t: usize| -> f64 {
-        let s: f64 = eig
-            .values
-            .iter()
-            .zip(&coeff)
-            .filter(|(l, _)| **l > 1e-10 * lmax)
-            .map(|(l, c)| ((1.0 - eta * l).powi(2 * t.min(i32::MAX as usize / 2) as i32)) * c * c)
-            .sum();
-        s.sqrt()
-    };
-
-    // Gradient descent, x ← x − η(Hx − Aᵀb), on the train/ loop; the objective is the
-    // relative error ‖x − x*‖/‖x₀ − x*‖ and the run stops when it reaches ε.
-    obs.begin("gradient descent", cfg.max_gd_steps as u64);
-    let err_of = |x: &[f64]| rel_diff(x, &x_star) * norm(&x_star) / e0_norm;
-    let mut gd = QuadraticGd::new(&h, &atb, x0.clone(), eta, err_of);
-    let mut gd_curve = Vec::new();
-    let mut max_dev: f64 = 0.0;
-    let t0 = Instant::now();
-    let trajectory = train::run(
-        &mut gd,
-        Stop {
-            max_steps: cfg.max_gd_steps,
-            target: Some(cfg.eps),
-            stop_at_target: true,
-        },
-        |_| true,
-        |t, err, m| {
-            let cf = closed_form(t) / e0_norm;
-            max_dev = max_dev.max((err - cf).abs());
-            let last = err <= cfg.eps || t == cfg.max_gd_steps;
-            if t < 100 || t.is_power_of_two() || t.is_multiple_of(100) || last {
-                gd_curve.push((t, err, cf, loss(&m.x)?, t0.elapsed().as_secs_f64()));
-            }
-            Ok(())
-        },
-        obs,
-    )
-    .map_err(|e| {
-        e.context(format!(
-            "gradient descent with step {eta:e}; the largest stable step is 2/λ_max = {:e}",
-            2.0 / lmax
-        ))
-    })?;
-    let gd_iters = trajectory.reached_target;
-    let x = gd.x;
-    let gd_secs = t0.elapsed().as_secs_f64();
-    obs.end();
-
-    // CG on H x = Aᵀb. The iterates are deterministic, so the run truncated at k iterations
-    // is the k-th iterate: the error curve comes from truncated runs.
-    obs.begin("conjugate gradient", 0);
-    let cg_at = |k: usize| -> Result<Vec<f64>> {
-        if k == 0 {
-            return Ok(x0.clone());
-        }
-        let opts = CgOptions {
-            rtol: 1e-300_f64.max(f64::MIN_POSITIVE),
-            max_iter: k,
-            ..Default::default()
-        };
-        let res = cg(&h, &atb, Some(&x0), &opts)?;
-        if let CgVerdict::Breakdown { reason } = &res.verdict {
-            if res.iterations < k {
-                // Converged to rounding level before k: the last iterate is the answer.
-                let _ = reason;
-            }
-        }
-        Ok(res.x)
-    };
-    let err_at = |x: &[f64]| rel_diff(x, &x_star) * norm(&x_star) / e0_norm;
-    let t0 = Instant::now();
-    let full = cg(
-        &h,
-        &atb,
-        Some(&x0),
-        &CgOptions {
-            rtol: cfg.eps * 1e-3,
-            max_iter: 20 * p,
-            ..Default::default()
-        },
-    )?;
-    let cg_secs = t0.elapsed().as_secs_f64();
-    let cg_total = full.iterations.max(1);
-    // Binary search for the first k with error ≤ ε (the 2-norm error of CG decreases
-    // monotonically, Hestenes & Stiefel 1952, Thm 6:3).
-    let cg_iters = if err_at(&full.x) > cfg.eps {
-        None
-    } else {
-        let (mut lo, mut hi) = (0usize, cg_total);
-        while lo < hi {
-            let mid = (lo + hi) / 2;
-            if err_at(&cg_at(mid)?) <= cfg.eps {
-                hi = mid;
-            } else {
-                lo = mid + 1;
-            }
-        }
-        Some(lo)
-    };
-    let mut cg_curve = Vec::new();
-    let step = (cg_total / 60).max(1);
-    let mut k = 0;
-    while k <= cg_total {
-        let xk = cg_at(k)?;
-        cg_curve.push((
-            k,
-            err_at(&xk),
-            loss(&xk)?,
-            cg_secs * k as f64 / cg_total as f64,
-        ));
-        k += step;
-    }
-    obs.end();
-
-    let (min_norm_rel_error, null_space_fraction) = if m < p {
-        // Row-space projection of x_GD: V_r V_rᵀ x, with V_r the eigenvectors of H with
-        // non-zero eigenvalue.
-        let mut proj = vec![0.0; p];
-        for (i, l) in eig.values.iter().enumerate() {
-            if *l > 1e-10 * lmax {
-                let c: f64 = (0..p).map(|k| eig.vectors.get(k, i) * x[k]).sum();
-                for (k, pk) in proj.iter_mut().enumerate() {
-                    *pk += c * eig.vectors.get(k, i);
-                }
-            }
-        }
-        let null: Vec<f64> = x.iter().zip(&proj).map(|(a, b)| a - b).collect();
-        (
-            Some(rel_diff(&x, &x_star)),
-            Some(norm(&null) / norm(&x).max(f64::MIN_POSITIVE)),
-        )
-    } else {
-        (None, None)
-    };
-
-    let gd_est = kappa * (1.0 / cfg.eps).ln();
-    let cg_est = 0.5 * kappa.sqrt() * (2.0 / cfg.eps).ln();
-    Ok(Summary {
-        config: cfg.clone(),
-        rows: m,
-        cols: p,
-        system: if cfg.network.is_some() {
-            "linearised-network".into()
-        } else if m >= p {
-            "overdetermined".into()
-        } else {
-            "underdetermined".into()
-        },
-        lambda_max: lmax,
-        lambda_min: lmin,
-        kappa,
-        step: eta,
-        gd: SolverFigures {
-            iterations: gd_iters,
-            estimate: gd_est,
-            final_rel_error: rel_diff(&x, &x_star),
-            seconds: gd_secs,
-        },
-        gd_closed_form_max_deviation: max_dev,
-        cg: SolverFigures {
-            iterations: cg_iters,
-            estimate: cg_est,
-            final_rel_error: rel_diff(&full.x, &x_star),
-            seconds: cg_secs,
-        },
-        newton: SolverFigures {
-            iterations: Some(1),
-            estimate: 1.0,
-            final_rel_error: 0.0,
-            seconds: newton_secs,
-        },
-        min_norm_rel_error,
-        null_space_fraction,
-        gd_curve,
-        cg_curve,
-        loss_min,
-    })
+    run::solve_three_ways(cfg, &a, &b, obs)
 }
 
 /// A with the configured singular values, and b = A x_true + noise (so the overdetermined
@@ -570,155 +346,6 @@ fn synthetic_system(cfg: &Config) -> Result<(Matrix<f64>, Vec<f64>)> {
 
 fn matrix_with(cfg: &Config, m: usize, p: usize, s: &[f64]) -> Matrix<f64> {
     crate::linear::matrix_with_singular_values(m, p, s, cfg.seed)
-}
-
-/// Tables, curves and charts of a run.
-pub fn output(s: &Summary) -> Result<RunOutput> {
-    let mut t = Table::new(
-        &format!(
-            "newton-vs-gd: {} least squares, A {}×{}, κ = {:.4}, ε = {:e}",
-            s.system, s.rows, s.cols, s.kappa, s.config.eps
-        ),
-        &[
-            "solver",
-            "iterations to ε",
-            "estimate",
-            "estimate formula",
-            "final rel. error",
-            "seconds",
-        ],
-    );
-    let it = |v: Option<usize>| v.map_or("not reached".to_string(), |k| k.to_string());
-    t.row([
-        "GD, η = 1/λ_max".to_string(),
-        it(s.gd.iterations),
-        format!("{:.0}", s.gd.estimate),
-        "κ·ln(1/ε)".into(),
-        fmt(s.gd.final_rel_error),
-        fmt(s.gd.seconds),
-    ]);
-    t.row([
-        "CG".to_string(),
-        it(s.cg.iterations),
-        format!("{:.0}", s.cg.estimate),
-        "½√κ·ln(2/ε)".into(),
-        fmt(s.cg.final_rel_error),
-        fmt(s.cg.seconds),
-    ]);
-    t.row([
-        "Newton (Cholesky)".to_string(),
-        "1".into(),
-        "1".into(),
-        "".into(),
-        "0 (reference)".into(),
-        fmt(s.newton.seconds),
-    ]);
-    let mut notes = vec![format!(
-        "GD error against its closed form Σ(1 − ηλᵢ)^(2t)cᵢ²: largest deviation {} of the initial error",
-        fmt(s.gd_closed_form_max_deviation)
-    )];
-    if let (Some(e), Some(f)) = (s.min_norm_rel_error, s.null_space_fraction) {
-        notes.push(format!(
-            "underdetermined: GD from 0 ends at the minimum-norm solution Aᵀ(AAᵀ)⁻¹b up to relative error {}; share of x_GD in the null space of A: {}",
-            fmt(e),
-            fmt(f)
-        ));
-    }
-    let mut curves = Curves {
-        name: "curves".into(),
-        columns: [
-            "solver",
-            "iteration",
-            "rel_error",
-            "closed_form_rel_error",
-            "loss",
-            "seconds",
-        ]
-        .map(String::from)
-        .to_vec(),
-        rows: vec![],
-    };
-    for &(t, e, cf, l, sec) in &s.gd_curve {
-        curves.rows.push(vec![0.0, t as f64, e, cf, l, sec]);
-    }
-    for &(k, e, l, sec) in &s.cg_curve {
-        curves.rows.push(vec![1.0, k as f64, e, f64::NAN, l, sec]);
-    }
-    curves.columns[0] = "solver (0 = GD, 1 = CG)".into();
-    let mut by_iter = Chart::new(
-        "error_vs_iterations",
-        "Relative error against iterations",
-        "iteration",
-        "‖x − x*‖/‖x₀ − x*‖",
-        true,
-        true,
-    );
-    let shift = |k: usize| (k + 1) as f64;
-    by_iter.add(
-        "GD (measured)",
-        s.gd_curve.iter().map(|c| (shift(c.0), c.1)).collect(),
-        SeriesStyle::Line,
-    );
-    by_iter.add(
-        "GD closed form (1 − ηλᵢ)ᵗ",
-        s.gd_curve.iter().map(|c| (shift(c.0), c.2)).collect(),
-        SeriesStyle::Dashed,
-    );
-    by_iter.add(
-        "CG",
-        s.cg_curve.iter().map(|c| (shift(c.0), c.1)).collect(),
-        SeriesStyle::Line,
-    );
-    by_iter.add(
-        "Newton (1 step)",
-        vec![(shift(1), 1e-16_f64.max(s.newton.final_rel_error))],
-        SeriesStyle::Points,
-    );
-    let excess = |l: f64| (l - s.loss_min).max(1e-300);
-    let mut by_time = Chart::new(
-        "loss_vs_time",
-        "Excess loss against wall time",
-        "seconds",
-        "L(x) − L(x*)",
-        true,
-        true,
-    );
-    by_time.add(
-        "GD",
-        s.gd_curve
-            .iter()
-            .filter(|c| c.4 > 0.0)
-            .map(|c| (c.4, excess(c.3)))
-            .collect(),
-        SeriesStyle::Line,
-    );
-    by_time.add(
-        "CG",
-        s.cg_curve
-            .iter()
-            .filter(|c| c.3 > 0.0)
-            .map(|c| (c.3, excess(c.2)))
-            .collect(),
-        SeriesStyle::Line,
-    );
-    by_time.add(
-        "Newton",
-        vec![(s.newton.seconds.max(1e-7), 1e-300_f64.max(1e-30))],
-        SeriesStyle::Points,
-    );
-    Ok(RunOutput {
-        experiment: "newton-vs-gd".into(),
-        summary: serde_json::json!({
-            "experiment": "newton-vs-gd",
-            "versions": crate::report::versions(),
-            "seed": s.config.seed,
-            "summary": s,
-        }),
-        tables: vec![t],
-        curves: vec![curves],
-        charts: vec![by_iter, by_time],
-        notes,
-    })
 }
 
 #[cfg(test)]

@@ -1,0 +1,177 @@
+//! Tables, curves and charts of a `newton-vs-gd` run.
+
+use super::Summary;
+use crate::report::{table::fmt, Chart, Curves, RunOutput, SeriesStyle, Table};
+use anyhow::Result;
+
+/// Tables, curves and charts of a run.
+pub fn output(s: &Summary) -> Result<RunOutput> {
+    let mut t = Table::new(
+        &format!(
+            "newton-vs-gd: {} least squares, A {}×{}, κ = {:.4}, ε = {:e}",
+            s.system, s.rows, s.cols, s.kappa, s.config.eps
+        ),
+        &[
+            "solver",
+            "iterations to ε",
+            "estimate",
+            "estimate formula",
+            "final rel. error",
+            "seconds",
+        ],
+    );
+    let it = |v: Option<usize>| v.map_or("not reached".to_string(), |k| k.to_string());
+    t.row([
+        "GD, η = 1/λ_max".to_string(),
+        it(s.gd.iterations),
+        format!("{:.0}", s.gd.estimate),
+        "κ·ln(1/ε)".into(),
+        fmt(s.gd.final_rel_error),
+        fmt(s.gd.seconds),
+    ]);
+    t.row([
+        "CG".to_string(),
+        it(s.cg.iterations),
+        format!("{:.0}", s.cg.estimate),
+        "½√κ·ln(2/ε)".into(),
+        fmt(s.cg.final_rel_error),
+        fmt(s.cg.seconds),
+    ]);
+    t.row([
+        "Newton (Cholesky)".to_string(),
+        "1".into(),
+        "1".into(),
+        "".into(),
+        "0 (reference)".into(),
+        fmt(s.newton.seconds),
+    ]);
+    let mut notes = vec![format!(
+        "GD error against its closed form Σ(1 − ηλᵢ)^(2t)cᵢ²: largest deviation {} of the initial error",
+        fmt(s.gd_closed_form_max_deviation)
+    )];
+    if let (Some(e), Some(f)) = (s.min_norm_rel_error, s.null_space_fraction) {
+        notes.push(format!(
+            "underdetermined: GD from 0 ends at the minimum-norm solution Aᵀ(AAᵀ)⁻¹b up to relative error {}; share of x_GD in the null space of A: {}",
+            fmt(e),
+            fmt(f)
+        ));
+    }
+    let mut curves = Curves {
+        name: "curves".into(),
+        columns: [
+            "solver",
+            "iteration",
+            "rel_error",
+            "closed_form_rel_error",
+            "loss",
+            "seconds",
+        ]
+        .map(String::from)
+        .to_vec(),
+        rows: vec![],
+    };
+    for g in &s.gd_curve {
+        curves.rows.push(vec![
+            0.0,
+            g.iteration as f64,
+            g.error,
+            g.closed_form_error,
+            g.loss,
+            g.seconds,
+        ]);
+    }
+    for c in &s.cg_curve {
+        curves.rows.push(vec![
+            1.0,
+            c.iteration as f64,
+            c.error,
+            f64::NAN,
+            c.loss,
+            c.seconds,
+        ]);
+    }
+    curves.columns[0] = "solver (0 = GD, 1 = CG)".into();
+    let mut by_iter = Chart::new(
+        "error_vs_iterations",
+        "Relative error against iterations",
+        "iteration",
+        "‖x − x*‖/‖x₀ − x*‖",
+        true,
+        true,
+    );
+    let shift = |k: usize| (k + 1) as f64;
+    by_iter.add(
+        "GD (measured)",
+        s.gd_curve
+            .iter()
+            .map(|c| (shift(c.iteration), c.error))
+            .collect(),
+        SeriesStyle::Line,
+    );
+    by_iter.add(
+        "GD closed form (1 − ηλᵢ)ᵗ",
+        s.gd_curve
+            .iter()
+            .map(|c| (shift(c.iteration), c.closed_form_error))
+            .collect(),
+        SeriesStyle::Dashed,
+    );
+    by_iter.add(
+        "CG",
+        s.cg_curve
+            .iter()
+            .map(|c| (shift(c.iteration), c.error))
+            .collect(),
+        SeriesStyle::Line,
+    );
+    by_iter.add(
+        "Newton (1 step)",
+        vec![(shift(1), 1e-16_f64.max(s.newton.final_rel_error))],
+        SeriesStyle::Points,
+    );
+    let excess = |l: f64| (l - s.loss_min).max(1e-300);
+    let mut by_time = Chart::new(
+        "loss_vs_time",
+        "Excess loss against wall time",
+        "seconds",
+        "L(x) − L(x*)",
+        true,
+        true,
+    );
+    by_time.add(
+        "GD",
+        s.gd_curve
+            .iter()
+            .filter(|c| c.seconds > 0.0)
+            .map(|c| (c.seconds, excess(c.loss)))
+            .collect(),
+        SeriesStyle::Line,
+    );
+    by_time.add(
+        "CG",
+        s.cg_curve
+            .iter()
+            .filter(|c| c.seconds > 0.0)
+            .map(|c| (c.seconds, excess(c.loss)))
+            .collect(),
+        SeriesStyle::Line,
+    );
+    by_time.add(
+        "Newton",
+        vec![(s.newton.seconds.max(1e-7), 1e-300_f64.max(1e-30))],
+        SeriesStyle::Points,
+    );
+    Ok(RunOutput {
+        experiment: "newton-vs-gd".into(),
+        summary: serde_json::json!({
+            "experiment": "newton-vs-gd",
+            "versions": crate::report::versions(),
+            "seed": s.config.seed,
+            "summary": s,
+        }),
+        tables: vec![t],
+        curves: vec![curves],
+        charts: vec![by_iter, by_time],
+        notes,
+    })
+}
