@@ -15,9 +15,9 @@
 //! Run: `cargo bench --bench autodiff` (a filter argument selects benchmarks by name).
 //! Chunk sizes can be overridden with `TANGENT_JVP_CHUNK` and `TANGENT_VJP_CHUNK`.
 
-use autodiff::jacobian::{jacobian_by_jvp, jacobian_by_vjp, jacobian_columns_by_jvp};
-use autodiff::nn::{Mlp, NormalStream, Parameterization};
-use autodiff::ntk::{ntk_structured, ntk_traced};
+use autodiff::mlp::jacobian::{jacobian_by_jvp, jacobian_by_vjp, jacobian_columns_by_jvp};
+use autodiff::mlp::ntk::{ntk_structured, ntk_traced};
+use autodiff::mlp::{Mlp, NormalStream, Parameterization};
 use autodiff::Activation;
 use criterion::Criterion;
 use linalg::{Matrix, Real};

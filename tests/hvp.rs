@@ -1,9 +1,9 @@
 //! Hessian-vector products of the MSE loss (forward over reverse) against finite differences
 //! of the gradient, symmetry ⟨u, Hv⟩ = ⟨Hu, v⟩, and the Gauss–Newton part.
 
-use autodiff::hvp::{gauss_newton_vp, mse_hvp};
-use autodiff::jacobian::jacobian_by_vjp;
-use autodiff::nn::{Mlp, Parameterization};
+use autodiff::mlp::hvp::{gauss_newton_vp, mse_hvp};
+use autodiff::mlp::jacobian::jacobian_by_vjp;
+use autodiff::mlp::{Mlp, Parameterization};
 use autodiff::Activation;
 mod common;
 use common::{dot, random_matrix, rel_diff};

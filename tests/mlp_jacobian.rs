@@ -2,8 +2,8 @@
 //! finite differences — across depths, activations and both parameterizations (f64), plus the
 //! adjoint identity ⟨u, Jv⟩ = ⟨Jᵀu, v⟩, thread-count independence and input validation.
 
-use autodiff::jacobian::{jacobian_by_jvp, jacobian_by_vjp, jacobian_columns_by_jvp};
-use autodiff::nn::{Mlp, ParamKind, Parameterization};
+use autodiff::mlp::jacobian::{jacobian_by_jvp, jacobian_by_vjp, jacobian_columns_by_jvp};
+use autodiff::mlp::{Mlp, ParamKind, Parameterization};
 use autodiff::Activation;
 use linalg::{MatRef, Matrix};
 mod common;

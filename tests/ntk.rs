@@ -2,12 +2,12 @@
 //! per-layer products, the matrix-free operator applied to unit vectors — plus the traced
 //! kernel, the cross kernel, K·v, the Gauss–Newton operator and thread-count independence.
 
-use autodiff::jacobian::{jacobian_by_jvp, jacobian_by_vjp};
-use autodiff::nn::{Mlp, Parameterization};
-use autodiff::ntk::{
+use autodiff::mlp::jacobian::{jacobian_by_jvp, jacobian_by_vjp};
+use autodiff::mlp::ntk::{
     ntk_by_contraction, ntk_cross_by_contraction, ntk_memory_bytes, ntk_structured, ntk_traced,
-    GaussNewtonOperator, NtkOperator,
 };
+use autodiff::mlp::operators::{GaussNewtonOperator, NtkOperator};
+use autodiff::mlp::{Mlp, Parameterization};
 use autodiff::Activation;
 use linalg::{LinearOperator, Matrix};
 mod common;

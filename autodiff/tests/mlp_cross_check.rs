@@ -1,13 +1,13 @@
 //! Two independent implementations of the same network must agree.
 //!
-//! `nn::Mlp` differentiates through its own layer-level rules (`ops::affine`, `model`); here
+//! `mlp::Mlp` differentiates through its own layer-level rules (`mlp::affine`, the modes); here
 //! the same network is rebuilt from general primitives on [`Graph`] — slice θ, reshape to
 //! W, transpose, matmul, scale, add the bias row, activation — and differentiated by the
 //! general tape and the block forward mode. Values, JVPs, VJPs and the MSE gradient are
 //! compared for several depths, activations and both parameterizations.
 
 use autodiff::graph::{self, Graph};
-use autodiff::nn::{Mlp, Parameterization};
+use autodiff::mlp::{Mlp, Parameterization};
 use autodiff::{Activation, Tensor, Var};
 use linalg::{Matrix, Real};
 use proptest::prelude::*;
@@ -45,7 +45,7 @@ fn uniform(rng: &mut ChaCha8Rng, n: usize) -> Vec<f64> {
 }
 
 fn rel(a: &[f64], b: &[f64]) -> f64 {
-    autodiff::check::relative_error(a, b)
+    autodiff::graph::check::relative_error(a, b)
 }
 
 fn cross_check(net: &Mlp, n: usize, seed: u64) {

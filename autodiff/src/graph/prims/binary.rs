@@ -17,49 +17,127 @@
 //! Division rule: a divisor with any entry equal to zero (or NaN) is an [`AdError::Domain`]
 //! error, so neither ±∞ nor NaN can come out of a division or its derivatives.
 
-use super::{rows, rows_mut, zeros_block};
+use super::block::{rows, rows_mut, zeros_block};
+use super::primitive::Primitive;
 use crate::error::{AdError, Result};
 use crate::tensor::Tensor;
 use linalg::Real;
+use std::fmt::Debug;
 
-/// Which binary operation.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum BinaryOp {
-    /// a + b.
-    Add,
-    /// a − b.
-    Sub,
-    /// a·b.
-    Mul,
-    /// a / b.
-    Div,
-}
-
-impl BinaryOp {
+/// A binary operation given by its value and its two partial derivatives, which serve both
+/// modes (see the table in the module documentation). [`Binary`] turns it into a primitive.
+pub trait BinaryRule: Copy + Debug + Send + Sync {
     /// y = a ∘ b.
-    #[inline(always)]
-    pub fn value<T: Real>(self, a: T, b: T) -> T {
-        match self {
-            BinaryOp::Add => a + b,
-            BinaryOp::Sub => a - b,
-            BinaryOp::Mul => a * b,
-            BinaryOp::Div => a / b,
-        }
-    }
-
+    fn value<T: Real>(&self, a: T, b: T) -> T;
     /// (∂y/∂a, ∂y/∂b) at (a, b), given y.
-    #[inline(always)]
-    pub fn partials<T: Real>(self, a: T, b: T, y: T) -> (T, T) {
-        match self {
-            BinaryOp::Add => (T::one(), T::one()),
-            BinaryOp::Sub => (T::one(), -T::one()),
-            BinaryOp::Mul => (b, a),
-            BinaryOp::Div => (T::one() / b, -y / b),
-        }
+    fn partials<T: Real>(&self, a: T, b: T, y: T) -> (T, T);
+    /// Checks the right operand before anything is computed (division: no zero or NaN).
+    fn check_right<T: Real>(&self, _b: &Tensor<T>) -> Result<()> {
+        Ok(())
     }
 }
 
-fn check_shapes<T: Real>(op: BinaryOp, a: &Tensor<T>, b: &Tensor<T>) -> Result<()> {
+/// a + b.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Add;
+impl BinaryRule for Add {
+    #[inline(always)]
+    fn value<T: Real>(&self, a: T, b: T) -> T {
+        a + b
+    }
+    #[inline(always)]
+    fn partials<T: Real>(&self, _a: T, _b: T, _y: T) -> (T, T) {
+        (T::one(), T::one())
+    }
+}
+
+/// a − b.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Sub;
+impl BinaryRule for Sub {
+    #[inline(always)]
+    fn value<T: Real>(&self, a: T, b: T) -> T {
+        a - b
+    }
+    #[inline(always)]
+    fn partials<T: Real>(&self, _a: T, _b: T, _y: T) -> (T, T) {
+        (T::one(), -T::one())
+    }
+}
+
+/// a·b.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Mul;
+impl BinaryRule for Mul {
+    #[inline(always)]
+    fn value<T: Real>(&self, a: T, b: T) -> T {
+        a * b
+    }
+    #[inline(always)]
+    fn partials<T: Real>(&self, a: T, b: T, _y: T) -> (T, T) {
+        (b, a)
+    }
+}
+
+/// a / b; a divisor with a zero or NaN entry is a domain error.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Div;
+impl BinaryRule for Div {
+    #[inline(always)]
+    fn value<T: Real>(&self, a: T, b: T) -> T {
+        a / b
+    }
+    #[inline(always)]
+    fn partials<T: Real>(&self, _a: T, b: T, y: T) -> (T, T) {
+        (T::one() / b, -y / b)
+    }
+    fn check_right<T: Real>(&self, b: &Tensor<T>) -> Result<()> {
+        if let Some(j) = b.data().iter().position(|&v| v == T::zero() || v.is_nan()) {
+            return Err(AdError::Domain {
+                what: format!(
+                    "division by {} at flat index {j} of the divisor",
+                    b.data()[j]
+                ),
+            });
+        }
+        Ok(())
+    }
+}
+
+/// The primitive y = a ∘ b of a [`BinaryRule`], with b broadcast over a when its shape is a
+/// suffix of a's.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Binary<B>(pub B);
+
+impl<T: Real, B: BinaryRule> Primitive<T> for Binary<B> {
+    fn arity(&self) -> Option<usize> {
+        Some(2)
+    }
+    fn forward(&self, x: &[&Tensor<T>]) -> Result<Tensor<T>> {
+        forward(self.0, x[0], x[1])
+    }
+    fn jvp(
+        &self,
+        x: &[&Tensor<T>],
+        y: &Tensor<T>,
+        dx: &[Option<&Tensor<T>>],
+        k: usize,
+    ) -> Result<Tensor<T>> {
+        jvp(self.0, x[0], x[1], y, dx[0], dx[1], k)
+    }
+    fn vjp(
+        &self,
+        x: &[&Tensor<T>],
+        y: &Tensor<T>,
+        dy: &Tensor<T>,
+        needs: &[bool],
+        k: usize,
+    ) -> Result<Vec<Option<Tensor<T>>>> {
+        vjp(self.0, x[0], x[1], y, dy, needs, k)
+    }
+}
+
+fn check_shapes<T: Real, B: BinaryRule>(op: B, a: &Tensor<T>, b: &Tensor<T>) -> Result<()> {
     let (sa, sb) = (a.shape(), b.shape());
     if sb.len() > sa.len() || sa[sa.len() - sb.len()..] != *sb {
         return Err(AdError::Shape {
@@ -72,18 +150,9 @@ fn check_shapes<T: Real>(op: BinaryOp, a: &Tensor<T>, b: &Tensor<T>) -> Result<(
 }
 
 /// Forward rule: yᵢ = aᵢ ∘ b_{i mod |b|}.
-pub fn forward<T: Real>(op: BinaryOp, a: &Tensor<T>, b: &Tensor<T>) -> Result<Tensor<T>> {
+fn forward<T: Real, B: BinaryRule>(op: B, a: &Tensor<T>, b: &Tensor<T>) -> Result<Tensor<T>> {
     check_shapes(op, a, b)?;
-    if op == BinaryOp::Div {
-        if let Some(j) = b.data().iter().position(|&v| v == T::zero() || v.is_nan()) {
-            return Err(AdError::Domain {
-                what: format!(
-                    "division by {} at flat index {j} of the divisor",
-                    b.data()[j]
-                ),
-            });
-        }
-    }
+    op.check_right(b)?;
     let m = b.len();
     let mut y = a.clone();
     for row in rows_mut(y.data_mut(), m) {
@@ -95,8 +164,8 @@ pub fn forward<T: Real>(op: BinaryOp, a: &Tensor<T>, b: &Tensor<T>) -> Result<Te
 }
 
 /// JVP rule for k tangents: ẏ = ∂ₐ ⊙ ȧ + ∂_b ⊙ repeat(ḃ).
-pub fn jvp<T: Real>(
-    op: BinaryOp,
+fn jvp<T: Real, B: BinaryRule>(
+    op: B,
     a: &Tensor<T>,
     b: &Tensor<T>,
     y: &Tensor<T>,
@@ -125,8 +194,8 @@ pub fn jvp<T: Real>(
 }
 
 /// VJP rule for k cotangents: ā = ∂ₐ ⊙ ȳ, b̄ = Σ_repeats ∂_b ⊙ ȳ.
-pub fn vjp<T: Real>(
-    op: BinaryOp,
+fn vjp<T: Real, B: BinaryRule>(
+    op: B,
     a: &Tensor<T>,
     b: &Tensor<T>,
     y: &Tensor<T>,

@@ -9,16 +9,18 @@
 //!   relative for smooth f of moderate size;
 //! * [`check_adjoint`]: a VJP against a JVP through the adjoint identity ⟨u, Jv⟩ = ⟨Jᵀu, v⟩,
 //!   which holds to rounding error for exact rules (the "dot-product test");
-//! * [`jacobian_fd`], [`jacobian_by_jvp`], [`jacobian_by_vjp`] and [`compare_jacobians`]:
+//! * [`jacobian_fd`], [`jacobian_from_jvps`], [`jacobian_from_vjps`] and [`compare_jacobians`]:
 //!   whole Jacobians by columns (finite differences or JVPs with eⱼ) or by rows (VJPs with eᵢ).
 //!
 //! [`FlatFunction`] adapts a function written against [`Graph`] to such closures, through
 //! the three backends (evaluation, forward mode, reverse mode) in either precision.
 
+use super::backend::{Graph, Var};
+use super::dual::DualGraph;
+use super::eval::Eval;
+use super::prims::block::block_shape;
+use super::tape::Tape;
 use crate::error::{AdError, Result};
-use crate::forward::DualGraph;
-use crate::graph::{Eval, Graph, Var};
-use crate::tape::Tape;
 use crate::tensor::{numel, Tensor};
 use linalg::{Matrix, Real};
 use std::marker::PhantomData;
@@ -116,7 +118,7 @@ where
 }
 
 /// The m × n Jacobian by n JVPs, column j = J eⱼ.
-pub fn jacobian_by_jvp<J>(jvp: J, x: &[f64], m: usize) -> Matrix<f64>
+pub fn jacobian_from_jvps<J>(jvp: J, x: &[f64], m: usize) -> Matrix<f64>
 where
     J: Fn(&[f64], &[f64]) -> Vec<f64>,
 {
@@ -134,7 +136,7 @@ where
 }
 
 /// The m × n Jacobian by m VJPs, row i = (Jᵀ eᵢ)ᵀ.
-pub fn jacobian_by_vjp<V>(vjp: V, x: &[f64], m: usize) -> Matrix<f64>
+pub fn jacobian_from_vjps<V>(vjp: V, x: &[f64], m: usize) -> Matrix<f64>
 where
     V: Fn(&[f64], &[f64]) -> Vec<f64>,
 {
@@ -209,7 +211,7 @@ where
                 );
             }
             let shape = match block {
-                Some(k) => crate::ops::block_shape(s, k),
+                Some(k) => block_shape(s, k),
                 None => s.clone(),
             };
             out.push(Tensor::from_vec(&shape, data)?);
@@ -268,7 +270,7 @@ where
             .map(|t| tape.leaf(t))
             .collect();
         let y = (self.f)(&mut tape, &xs)?;
-        let shape = crate::ops::block_shape(tape.value(y)?.shape(), k);
+        let shape = block_shape(tape.value(y)?.shape(), k);
         let cot = Tensor::<T>::from_f64(&shape, &us.concat())?;
         let grads = tape.vjp_block(y, &cot)?;
         let per: Vec<Vec<f64>> = xs
@@ -304,8 +306,8 @@ mod tests {
         assert!(check_adjoint(good, vjp, &x, &u, &v) < 1e-15);
         assert!(check_adjoint(bad, vjp, &x, &u, &v) > 1e-2);
         let jf = jacobian_fd(f, &x, 1e-5);
-        let jj = jacobian_by_jvp(good, &x, 2);
-        let jv = jacobian_by_vjp(vjp, &x, 2);
+        let jj = jacobian_from_jvps(good, &x, 2);
+        let jv = jacobian_from_vjps(vjp, &x, 2);
         assert!(compare_jacobians(&jf, &jj).unwrap() < 1e-9);
         assert!(compare_jacobians(&jj, &jv).unwrap() < 1e-15);
         assert!(relative_error(&[f64::NAN], &[f64::NAN]).is_infinite());

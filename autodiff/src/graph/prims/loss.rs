@@ -18,10 +18,140 @@
 //! (p = softmax, ℓ = log-softmax, Tᵣ = Σ_c t_rc; the softmax Jacobian diag(p) − ppᵀ is
 //! symmetric, which is why its JVP and VJP have the same form.)
 
-use super::rows;
+use super::block::{block_shape, rows, single, tangent_or_zeros};
+use super::primitive::Primitive;
 use crate::error::{AdError, Result};
 use crate::tensor::Tensor;
 use linalg::Real;
+
+/// Mean squared error L = (1/N) Σ (p − t)² of a prediction and a target, a scalar.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Mse;
+
+impl<T: Real> Primitive<T> for Mse {
+    fn arity(&self) -> Option<usize> {
+        Some(2)
+    }
+    fn forward(&self, x: &[&Tensor<T>]) -> Result<Tensor<T>> {
+        mse_forward(x[0], x[1])
+    }
+    fn jvp(
+        &self,
+        x: &[&Tensor<T>],
+        _y: &Tensor<T>,
+        dx: &[Option<&Tensor<T>>],
+        k: usize,
+    ) -> Result<Tensor<T>> {
+        mse_jvp(x[0], x[1], dx[0], dx[1], k)
+    }
+    fn vjp(
+        &self,
+        x: &[&Tensor<T>],
+        _y: &Tensor<T>,
+        dy: &Tensor<T>,
+        needs: &[bool],
+        k: usize,
+    ) -> Result<Vec<Option<Tensor<T>>>> {
+        mse_vjp(x[0], x[1], dy, needs, k)
+    }
+}
+
+/// Softmax along the last axis, yᵢ = e^{xᵢ − max x} / Σⱼ e^{xⱼ − max x}.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Softmax;
+
+impl<T: Real> Primitive<T> for Softmax {
+    fn arity(&self) -> Option<usize> {
+        Some(1)
+    }
+    fn forward(&self, x: &[&Tensor<T>]) -> Result<Tensor<T>> {
+        softmax_forward(x[0])
+    }
+    fn jvp(
+        &self,
+        x: &[&Tensor<T>],
+        y: &Tensor<T>,
+        dx: &[Option<&Tensor<T>>],
+        k: usize,
+    ) -> Result<Tensor<T>> {
+        softmax_jvp(y, &tangent_or_zeros(dx[0], x[0], k))
+    }
+    fn vjp(
+        &self,
+        _x: &[&Tensor<T>],
+        y: &Tensor<T>,
+        dy: &Tensor<T>,
+        _needs: &[bool],
+        _k: usize,
+    ) -> Result<Vec<Option<Tensor<T>>>> {
+        single(softmax_vjp(y, dy))
+    }
+}
+
+/// Log-softmax along the last axis, yᵢ = xᵢ − max x − ln Σⱼ e^{xⱼ − max x}.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LogSoftmax;
+
+impl<T: Real> Primitive<T> for LogSoftmax {
+    fn arity(&self) -> Option<usize> {
+        Some(1)
+    }
+    fn forward(&self, x: &[&Tensor<T>]) -> Result<Tensor<T>> {
+        log_softmax_forward(x[0])
+    }
+    fn jvp(
+        &self,
+        x: &[&Tensor<T>],
+        y: &Tensor<T>,
+        dx: &[Option<&Tensor<T>>],
+        k: usize,
+    ) -> Result<Tensor<T>> {
+        log_softmax_jvp(y, &tangent_or_zeros(dx[0], x[0], k))
+    }
+    fn vjp(
+        &self,
+        _x: &[&Tensor<T>],
+        y: &Tensor<T>,
+        dy: &Tensor<T>,
+        _needs: &[bool],
+        _k: usize,
+    ) -> Result<Vec<Option<Tensor<T>>>> {
+        single(log_softmax_vjp(y, dy))
+    }
+}
+
+/// Softmax cross-entropy of logits z and targets t (same shape, classes on the last axis),
+/// averaged over rows: L = −(1/R) Σ_r Σ_c t_rc · log_softmax(z_r)_c.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SoftmaxCrossEntropy;
+
+impl<T: Real> Primitive<T> for SoftmaxCrossEntropy {
+    fn arity(&self) -> Option<usize> {
+        Some(2)
+    }
+    fn forward(&self, x: &[&Tensor<T>]) -> Result<Tensor<T>> {
+        cross_entropy_forward(x[0], x[1])
+    }
+    fn jvp(
+        &self,
+        x: &[&Tensor<T>],
+        _y: &Tensor<T>,
+        dx: &[Option<&Tensor<T>>],
+        k: usize,
+    ) -> Result<Tensor<T>> {
+        cross_entropy_jvp(x[0], x[1], dx[0], dx[1], k)
+    }
+    fn vjp(
+        &self,
+        x: &[&Tensor<T>],
+        _y: &Tensor<T>,
+        dy: &Tensor<T>,
+        needs: &[bool],
+        k: usize,
+    ) -> Result<Vec<Option<Tensor<T>>>> {
+        cross_entropy_vjp(x[0], x[1], dy, needs, k)
+    }
+}
 
 /// Number of classes (last extent), checking that there is a last axis with entries.
 fn classes<T: Real>(x: &Tensor<T>, what: &str) -> Result<usize> {
@@ -64,14 +194,14 @@ fn log_softmax_all<T: Real>(x: &Tensor<T>, c: usize) -> Tensor<T> {
 }
 
 /// Forward rule of softmax along the last axis.
-pub fn softmax_forward<T: Real>(x: &Tensor<T>) -> Result<Tensor<T>> {
+fn softmax_forward<T: Real>(x: &Tensor<T>) -> Result<Tensor<T>> {
     let c = classes(x, "softmax")?;
     check_finite(x, "softmax")?;
     Ok(log_softmax_all(x, c).map(|v| v.exp()))
 }
 
 /// Forward rule of log-softmax along the last axis.
-pub fn log_softmax_forward<T: Real>(x: &Tensor<T>) -> Result<Tensor<T>> {
+fn log_softmax_forward<T: Real>(x: &Tensor<T>) -> Result<Tensor<T>> {
     let c = classes(x, "log-softmax")?;
     check_finite(x, "log-softmax")?;
     Ok(log_softmax_all(x, c))
@@ -94,17 +224,17 @@ fn softmax_linear<T: Real>(p: &Tensor<T>, d: &Tensor<T>) -> Tensor<T> {
 }
 
 /// JVP rule of softmax: ṗ = p ⊙ (ẋ − ⟨p, ẋ⟩) row by row.
-pub fn softmax_jvp<T: Real>(p: &Tensor<T>, dx: &Tensor<T>) -> Result<Tensor<T>> {
+fn softmax_jvp<T: Real>(p: &Tensor<T>, dx: &Tensor<T>) -> Result<Tensor<T>> {
     Ok(softmax_linear(p, dx))
 }
 
 /// VJP rule of softmax: x̄ = p ⊙ (ȳ − ⟨p, ȳ⟩) row by row.
-pub fn softmax_vjp<T: Real>(p: &Tensor<T>, dy: &Tensor<T>) -> Tensor<T> {
+fn softmax_vjp<T: Real>(p: &Tensor<T>, dy: &Tensor<T>) -> Tensor<T> {
     softmax_linear(p, dy)
 }
 
 /// JVP rule of log-softmax: ℓ̇ = ẋ − ⟨p, ẋ⟩ with p = e^ℓ.
-pub fn log_softmax_jvp<T: Real>(l: &Tensor<T>, dx: &Tensor<T>) -> Result<Tensor<T>> {
+fn log_softmax_jvp<T: Real>(l: &Tensor<T>, dx: &Tensor<T>) -> Result<Tensor<T>> {
     let c = *l.shape().last().expect("checked by forward");
     let p = l.map(|v| v.exp());
     let mut out = dx.clone();
@@ -120,7 +250,7 @@ pub fn log_softmax_jvp<T: Real>(l: &Tensor<T>, dx: &Tensor<T>) -> Result<Tensor<
 }
 
 /// VJP rule of log-softmax: x̄ = ȳ − p · Σ ȳ with p = e^ℓ.
-pub fn log_softmax_vjp<T: Real>(l: &Tensor<T>, dy: &Tensor<T>) -> Tensor<T> {
+fn log_softmax_vjp<T: Real>(l: &Tensor<T>, dy: &Tensor<T>) -> Tensor<T> {
     let c = *l.shape().last().expect("checked by forward");
     let p = l.map(|v| v.exp());
     let mut out = dy.clone();
@@ -150,7 +280,7 @@ fn same_shape<T: Real>(a: &Tensor<T>, b: &Tensor<T>, what: &str) -> Result<()> {
 
 /// Forward rule of softmax cross-entropy: L = −(1/R) Σᵣ Σ_c t_rc ℓ_rc, ℓ = log_softmax(z),
 /// R = number of rows. Targets may be one-hot, probabilities or any weights.
-pub fn cross_entropy_forward<T: Real>(z: &Tensor<T>, t: &Tensor<T>) -> Result<Tensor<T>> {
+fn cross_entropy_forward<T: Real>(z: &Tensor<T>, t: &Tensor<T>) -> Result<Tensor<T>> {
     same_shape(z, t, "softmax cross-entropy")?;
     let c = classes(z, "softmax cross-entropy")?;
     check_finite(z, "softmax cross-entropy")?;
@@ -162,7 +292,7 @@ pub fn cross_entropy_forward<T: Real>(z: &Tensor<T>, t: &Tensor<T>) -> Result<Te
 }
 
 /// JVP rule: L̇ = −(1/R) Σᵣ [⟨ṫᵣ, ℓᵣ⟩ + ⟨tᵣ, żᵣ⟩ − Tᵣ ⟨pᵣ, żᵣ⟩].
-pub fn cross_entropy_jvp<T: Real>(
+fn cross_entropy_jvp<T: Real>(
     z: &Tensor<T>,
     t: &Tensor<T>,
     dz: Option<&Tensor<T>>,
@@ -202,7 +332,7 @@ pub fn cross_entropy_jvp<T: Real>(
 }
 
 /// VJP rule: z̄ = (L̄/R)(Tᵣ pᵣ − tᵣ), t̄ = −(L̄/R) ℓ.
-pub fn cross_entropy_vjp<T: Real>(
+fn cross_entropy_vjp<T: Real>(
     z: &Tensor<T>,
     t: &Tensor<T>,
     dy: &Tensor<T>,
@@ -213,7 +343,7 @@ pub fn cross_entropy_vjp<T: Real>(
     let n = z.len();
     let l = log_softmax_all(z, c);
     let inv_r = T::one() / T::from_usize(n / c);
-    let shape = super::block_shape(z.shape(), k);
+    let shape = block_shape(z.shape(), k);
     let gz = needs[0].then(|| {
         let mut g = Vec::with_capacity(k * n);
         for &lbar in dy.data() {
@@ -242,7 +372,7 @@ pub fn cross_entropy_vjp<T: Real>(
 
 /// Forward rule of the mean squared error: L = (1/N) Σᵢ (pᵢ − tᵢ)²; N = 0 and non-finite
 /// entries are errors.
-pub fn mse_forward<T: Real>(p: &Tensor<T>, t: &Tensor<T>) -> Result<Tensor<T>> {
+fn mse_forward<T: Real>(p: &Tensor<T>, t: &Tensor<T>) -> Result<Tensor<T>> {
     same_shape(p, t, "mse")?;
     check_finite(p, "mse prediction")?;
     check_finite(t, "mse target")?;
@@ -261,7 +391,7 @@ pub fn mse_forward<T: Real>(p: &Tensor<T>, t: &Tensor<T>) -> Result<Tensor<T>> {
 }
 
 /// JVP rule: L̇ = (2/N) ⟨p − t, ṗ − ṫ⟩.
-pub fn mse_jvp<T: Real>(
+fn mse_jvp<T: Real>(
     p: &Tensor<T>,
     t: &Tensor<T>,
     dp: Option<&Tensor<T>>,
@@ -299,7 +429,7 @@ pub fn mse_jvp<T: Real>(
 }
 
 /// VJP rule: p̄ = (2L̄/N)(p − t), t̄ = −p̄.
-pub fn mse_vjp<T: Real>(
+fn mse_vjp<T: Real>(
     p: &Tensor<T>,
     t: &Tensor<T>,
     dy: &Tensor<T>,
@@ -313,7 +443,7 @@ pub fn mse_vjp<T: Real>(
         let s = two_n * lbar;
         g.extend(p.data().iter().zip(t.data()).map(|(&a, &b)| s * (a - b)));
     }
-    let shape = super::block_shape(p.shape(), k);
+    let shape = block_shape(p.shape(), k);
     let gp = Tensor::from_parts(shape, g);
     let gt = needs[1].then(|| gp.map(|v| -v));
     Ok(vec![needs[0].then_some(gp), gt])

@@ -1,15 +1,19 @@
-//! Evaluating and differentiating an [`Mlp`] at θ on a batch.
+//! The network's one-call entry points: f(X; θ), J·θ̇, Jᵀu and the MSE loss with its
+//! gradient, each one pass of the matching mode of the layer engine over [`mlp`].
 
-use super::Mlp;
+use super::eval::LayerEval;
+use super::forward::{Forward, Seeds};
+use super::net::Mlp;
+use super::ops::mlp;
+use super::reverse::{Cotangents, GradientSink, LayerTape, Reverse};
 use crate::error::{AdError, Result};
-use crate::model::{mlp, Cotangents, Eval, Forward, GradientSink, Reverse, Seeds, Tape};
 use linalg::{MatRef, Matrix, Par, Real};
 
 impl Mlp {
     /// f(X; θ): the n×o outputs for the n×d inputs X (one sample per row).
     pub fn forward<T: Real>(&self, theta: &[T], x: MatRef<'_, T>) -> Result<Matrix<T>> {
         self.check_inputs(theta, x)?;
-        mlp(&mut Eval::new(theta, Par::Rayon), self, x.to_owned())
+        mlp(&mut LayerEval::new(theta, Par::Rayon), self, x.to_owned())
     }
 
     /// (f, J·θ̇): the outputs and their directional derivative along θ̇ ∈ Rᵖ, both n×o, by one
@@ -70,7 +74,11 @@ impl Mlp {
     }
 
     /// Runs the network in reverse mode and returns the tape (values of every layer).
-    pub fn record<'a, T: Real>(&self, theta: &'a [T], x: MatRef<'_, T>) -> Result<Tape<'a, T>> {
+    pub fn record<'a, T: Real>(
+        &self,
+        theta: &'a [T],
+        x: MatRef<'_, T>,
+    ) -> Result<LayerTape<'a, T>> {
         self.check_inputs(theta, x)?;
         let (mut rev, input) = Reverse::new(theta, x.to_owned(), Par::Rayon);
         mlp(&mut rev, self, input)?;
@@ -80,7 +88,7 @@ impl Mlp {
     /// Jᵀu on a recorded tape.
     pub(crate) fn vjp_on_tape<T: Real>(
         &self,
-        tape: &Tape<'_, T>,
+        tape: &LayerTape<'_, T>,
         u: MatRef<'_, T>,
         par: Par,
     ) -> Result<Vec<T>> {
@@ -102,7 +110,7 @@ impl Mlp {
     /// J·θ̇ (n×o) on a recorded tape.
     pub(crate) fn jvp_on_tape<T: Real>(
         &self,
-        tape: &Tape<'_, T>,
+        tape: &LayerTape<'_, T>,
         dtheta: &[T],
         par: Par,
     ) -> Result<Matrix<T>> {

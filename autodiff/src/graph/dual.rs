@@ -6,9 +6,10 @@
 //! directions as matrix–matrix products (Griewank & Walther, *Evaluating Derivatives*, 2nd
 //! ed., §3.1 "vector forward mode").
 
+use super::backend::{bad_var, Graph, Var};
+use super::prims::block::{check_block, zeros_block};
+use super::prims::primitive::{forward, jvp, Prim};
 use crate::error::{AdError, Result};
-use crate::graph::{bad_var, Graph, Var};
-use crate::ops::{check_block, zeros_block, Prim};
 use crate::tensor::Tensor;
 use linalg::Real;
 
@@ -101,16 +102,16 @@ impl<T: Real> Graph<T> for DualGraph<T> {
         Ok(&self.dual(v)?.primal)
     }
 
-    fn apply(&mut self, prim: Prim, inputs: &[Var]) -> Result<Var> {
+    fn apply(&mut self, prim: Prim<T>, inputs: &[Var]) -> Result<Var> {
         let ds = inputs
             .iter()
             .map(|&v| self.dual(v))
             .collect::<Result<Vec<_>>>()?;
         let xs: Vec<&Tensor<T>> = ds.iter().map(|d| &d.primal).collect();
-        let y = prim.forward(&xs)?;
+        let y = forward(&*prim, &xs)?;
         let dx: Vec<Option<&Tensor<T>>> = ds.iter().map(|d| d.tangents.as_ref()).collect();
         let tangents = if dx.iter().any(Option::is_some) {
-            let t = prim.jvp(&xs, &y, &dx, self.k)?;
+            let t = jvp(&*prim, &xs, &y, &dx, self.k)?;
             if t.shape()[0] != self.k {
                 return Err(AdError::Shape {
                     what: format!("{}: JVP returned {:?}", prim.name(), t.shape()),

@@ -15,10 +15,13 @@
 //! [`gauss_newton_vp`] gives the first term alone, JᵀJv/n, for contrast: the Newton step on the
 //! linearised model uses it, the Newton step on the network itself uses H.
 
+use super::api::check_len;
+use super::forward::{Forward, Seeds};
+use super::net::Mlp;
+use super::ops::mlp;
+use super::reverse::NodeOp;
 use crate::error::Result;
-use crate::model::{mlp, Forward, NodeOp, Seeds};
-use crate::nn::{check_len_pub as check_len, Mlp};
-use crate::ops::elementwise::Unary;
+use crate::unary::Unary;
 use linalg::{MatMut, MatRef, Matrix, Par, Real};
 
 /// H·v for the loss L(θ) = 1/(2n)·‖f(X; θ) − Y‖²_F (the loss of

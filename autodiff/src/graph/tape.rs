@@ -10,16 +10,17 @@
 //! There is no global state and no shared ownership: a [`Var`] is an index into the tape,
 //! and the tape is an ordinary value the caller owns and drops.
 
+use super::backend::{bad_var, Graph, Var};
+use super::prims::block::{block_shape, check_block, zeros_block};
+use super::prims::primitive::{forward, vjp, Prim};
 use crate::error::{AdError, Result};
-use crate::graph::{bad_var, Graph, Var};
-use crate::ops::{block_shape, check_block, zeros_block, Prim};
 use crate::tensor::Tensor;
 use linalg::Real;
 
 #[derive(Clone, Debug)]
 struct Node<T: Real> {
     /// `None` for a leaf (an input or a constant).
-    prim: Option<Prim>,
+    prim: Option<Prim<T>>,
     inputs: Vec<Var>,
     value: Tensor<T>,
     /// Whether any differentiable leaf reaches this entry: only such entries get adjoints.
@@ -111,7 +112,7 @@ impl<T: Real> Tape<T> {
 
     fn push(
         &mut self,
-        prim: Option<Prim>,
+        prim: Option<Prim<T>>,
         inputs: Vec<Var>,
         value: Tensor<T>,
         needs_grad: bool,
@@ -177,7 +178,7 @@ impl<T: Real> Tape<T> {
                 .map(|v| self.nodes[v.0].needs_grad)
                 .collect();
             let xs: Vec<&Tensor<T>> = node.inputs.iter().map(|v| &self.nodes[v.0].value).collect();
-            let xbars = prim.vjp(&xs, &node.value, &ybar, &needs)?;
+            let xbars = vjp(&**prim, &xs, &node.value, &ybar, &needs)?;
             for ((v, xbar), need) in node.inputs.iter().zip(xbars).zip(needs) {
                 let Some(xbar) = xbar.filter(|_| need) else {
                     continue;
@@ -227,14 +228,14 @@ impl<T: Real> Graph<T> for Tape<T> {
         Ok(&self.node(v)?.value)
     }
 
-    fn apply(&mut self, prim: Prim, inputs: &[Var]) -> Result<Var> {
+    fn apply(&mut self, prim: Prim<T>, inputs: &[Var]) -> Result<Var> {
         let nodes = inputs
             .iter()
             .map(|&v| self.node(v))
             .collect::<Result<Vec<_>>>()?;
         let xs: Vec<&Tensor<T>> = nodes.iter().map(|n| &n.value).collect();
         let needs_grad = nodes.iter().any(|n| n.needs_grad);
-        let y = prim.forward(&xs)?;
+        let y = forward(&*prim, &xs)?;
         Ok(self.push(Some(prim), inputs.to_vec(), y, needs_grad))
     }
 }

@@ -1,7 +1,7 @@
 //! The Jacobian of all network outputs on a batch with respect to all of θ.
 //!
 //! J is (n·o)×p: row i·o + a is ∂f_a(x_i)/∂θ, column j is ∂f(X)/∂θ_j, with θ laid out by
-//! [`crate::nn::ParamLayout`]. Two ways, from the same model code ([`crate::model::mlp`]):
+//! [`super::layout::ParamLayout`]. Two ways, from the same model code ([`mlp`]):
 //!
 //! * [`jacobian_by_jvp`]: p forward-mode passes, `chunk` coordinate directions at a time. A
 //!   coordinate direction θ_j = W_l[r, c] enters the network at layer l as the single column
@@ -12,18 +12,19 @@
 //! * [`jacobian_by_vjp`]: n·o reverse-mode passes, `chunk` cotangents at a time. Output row i
 //!   depends on input row i only (batch independence), so the one-hot cotangent at (i, a)
 //!   needs only sample i's backward pass: per layer the cotangent δ_l[i, a] is a single row,
-//!   and the layer's block of J's row is the outer product s·δ_l[i, a] ⊗ a_{l−1}[i] (weights)
+//!   and the layer's block of J's row is the outer product s·δ_l\[i, a\] ⊗ a_{l−1}\[i\] (weights)
 //!   and σ_b·δ_l[i, a] (bias), written in place.
 //!
 //! Both are parallel over blocks with rayon; each block of J is written by exactly one task,
 //! so the result does not depend on the number of threads.
 
+use super::affine::Affine;
+use super::forward::{Forward, Seeds, Tangent};
+use super::net::{Layer, Mlp};
+use super::ops::mlp;
+use super::reverse::{Cotangents, LayerTape, ParamSink};
 use crate::error::{AdError, Result};
-use crate::model::{
-    mlp, zeroed_large, Cotangents, Forward, ParamSink, Seeds, SharedMut, Tangent, Tape,
-};
-use crate::nn::{Layer, Mlp};
-use crate::ops::affine::Affine;
+use linalg::mem::{zeroed_large, SharedMut};
 use linalg::{MatRef, Matrix, Par, Real};
 use rayon::prelude::*;
 
@@ -148,7 +149,7 @@ pub fn jacobian_columns_by_jvp<T: Real>(
 /// The output tangents of one block of directions, replaying the tape's primal values.
 fn jvp_block<T: Real>(
     net: &Mlp,
-    tape: &Tape<'_, T>,
+    tape: &LayerTape<'_, T>,
     seeds: Seeds<'_, T>,
     par: Par,
 ) -> Result<Tangent<T>> {

@@ -3,7 +3,7 @@
 //! Layer by layer, in order; inside a layer the weight matrix W (shape [out, in], row-major)
 //! comes first and the bias b (length out) right after it. So for widths n₀, n₁, …, n_L the
 //! layer-l block starts at Σ_{m<l} n_{m+1}(n_m + 1), W_l[r, c] sits at
-//! `offset(W_l) + r·n_l_in + c` and b_l[r] at `offset(b_l) + r`.
+//! `offset(W_l) + r·n_l_in + c` and b_l\[r\] at `offset(b_l) + r`.
 
 use crate::error::{AdError, Result};
 
@@ -119,7 +119,7 @@ impl ParamLayout {
         w.offset..b.offset + b.len
     }
 
-    /// `(layer, kind, row, col)` of θ[index]; for a bias, col is 0.
+    /// `(layer, kind, row, col)` of θ\[index\]; for a bias, col is 0.
     ///
     /// # Panics
     /// When `index ≥ total()`; use [`ParamLayout::try_locate`] for a checked version.

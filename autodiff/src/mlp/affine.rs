@@ -117,13 +117,13 @@ impl<'a, T: Real> Affine<'a, T> {
         }
     }
 
-    /// JVP of the one-hot direction θ = b[r]: column r of ḣ is σ_b for every sample.
+    /// JVP of the one-hot direction θ = b\[r\]: column r of ḣ is σ_b for every sample.
     pub fn jvp_seed_bias(&self, out: &mut [T]) {
         out.fill(self.b_scale);
     }
 
     /// JVP of a tangent that is nonzero in input column `col` only, with values `v` (one per
-    /// sample): ḣ[i, :] = s·v[i]·W[:, col] — a rank-one update, no GEMM needed.
+    /// sample): ḣ\[i, :\] = s·v\[i\]·W\[:, col\] — a rank-one update, no GEMM needed.
     pub fn jvp_input_column(&self, col: usize, v: &[T], mut h_dot: MatMut<'_, T>) {
         let w_col: Vec<T> = (0..self.n_out())
             .map(|j| self.w_scale * self.w.get(j, col))

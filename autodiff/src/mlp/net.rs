@@ -12,16 +12,11 @@
 //! f(x; θ). Both give the same distribution of functions at initialisation; they differ in how
 //! gradient descent moves θ (Lee et al., NeurIPS 2019, appendix).
 
-mod init;
-mod layout;
-mod mlp;
-
-pub use init::NormalStream;
-pub use layout::{ParamEntry, ParamKind, ParamLayout};
-
+use super::affine::Affine;
+use super::init::NormalStream;
+use super::layout::ParamLayout;
 use crate::error::{AdError, Result};
-use crate::ops::affine::Affine;
-use crate::ops::elementwise::Activation;
+use crate::unary::Activation;
 use linalg::Real;
 
 /// How the weights are scaled; see the module documentation for the two formulas.
@@ -278,5 +273,3 @@ impl Mlp {
         Ok(x.rows())
     }
 }
-
-pub(crate) use mlp::check_len as check_len_pub;

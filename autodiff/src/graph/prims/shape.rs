@@ -5,26 +5,167 @@
 //! shifted by one past the block axis) and VJP x̄ = Pᵀ ȳ (the inverse move; for slice, the
 //! adjoint pads with zeros; for concat, it cuts ȳ back into pieces).
 
+use super::block::{block_shape, single, tangent_or_zeros, zeros_block};
+use super::primitive::Primitive;
 use super::reduce::split_at_axis;
-use super::{block_shape, zeros_block};
 use crate::error::{AdError, Result};
 use crate::tensor::{numel, strides, Tensor, MAX_AXES};
 use linalg::Real;
 
+/// The same entries under a new shape.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Reshape(pub Vec<usize>);
+
+impl<T: Real> Primitive<T> for Reshape {
+    fn arity(&self) -> Option<usize> {
+        Some(1)
+    }
+    fn forward(&self, x: &[&Tensor<T>]) -> Result<Tensor<T>> {
+        x[0].clone().reshape(&self.0)
+    }
+    fn jvp(
+        &self,
+        x: &[&Tensor<T>],
+        _y: &Tensor<T>,
+        dx: &[Option<&Tensor<T>>],
+        k: usize,
+    ) -> Result<Tensor<T>> {
+        reshape_block(tangent_or_zeros(dx[0], x[0], k), &self.0, k)
+    }
+    fn vjp(
+        &self,
+        x: &[&Tensor<T>],
+        _y: &Tensor<T>,
+        dy: &Tensor<T>,
+        _needs: &[bool],
+        k: usize,
+    ) -> Result<Vec<Option<Tensor<T>>>> {
+        single(reshape_block(dy.clone(), x[0].shape(), k)?)
+    }
+}
+
+/// Axes permuted: output axis a is input axis `perm[a]`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Permute(pub Vec<usize>);
+
+impl<T: Real> Primitive<T> for Permute {
+    fn arity(&self) -> Option<usize> {
+        Some(1)
+    }
+    fn forward(&self, x: &[&Tensor<T>]) -> Result<Tensor<T>> {
+        permute(x[0], &self.0)
+    }
+    fn jvp(
+        &self,
+        x: &[&Tensor<T>],
+        _y: &Tensor<T>,
+        dx: &[Option<&Tensor<T>>],
+        k: usize,
+    ) -> Result<Tensor<T>> {
+        permute(&tangent_or_zeros(dx[0], x[0], k), &block_perm(&self.0))
+    }
+    fn vjp(
+        &self,
+        _x: &[&Tensor<T>],
+        _y: &Tensor<T>,
+        dy: &Tensor<T>,
+        _needs: &[bool],
+        _k: usize,
+    ) -> Result<Vec<Option<Tensor<T>>>> {
+        single(permute(dy, &block_perm(&inverse_perm(&self.0)))?)
+    }
+}
+
+/// Concatenation of one or more tensors along an axis.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Concat(pub usize);
+
+impl<T: Real> Primitive<T> for Concat {
+    fn arity(&self) -> Option<usize> {
+        None
+    }
+    fn forward(&self, x: &[&Tensor<T>]) -> Result<Tensor<T>> {
+        concat(x, self.0)
+    }
+    fn jvp(
+        &self,
+        x: &[&Tensor<T>],
+        _y: &Tensor<T>,
+        dx: &[Option<&Tensor<T>>],
+        k: usize,
+    ) -> Result<Tensor<T>> {
+        concat_jvp(x, dx, self.0, k)
+    }
+    fn vjp(
+        &self,
+        x: &[&Tensor<T>],
+        _y: &Tensor<T>,
+        dy: &Tensor<T>,
+        needs: &[bool],
+        _k: usize,
+    ) -> Result<Vec<Option<Tensor<T>>>> {
+        concat_vjp(x, dy, self.0, needs)
+    }
+}
+
+/// Entries `start..start + len` along an axis.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Slice {
+    /// The axis sliced.
+    pub axis: usize,
+    /// First index kept.
+    pub start: usize,
+    /// Number of indices kept.
+    pub len: usize,
+}
+
+impl<T: Real> Primitive<T> for Slice {
+    fn arity(&self) -> Option<usize> {
+        Some(1)
+    }
+    fn forward(&self, x: &[&Tensor<T>]) -> Result<Tensor<T>> {
+        slice(x[0], self.axis, self.start, self.len)
+    }
+    fn jvp(
+        &self,
+        x: &[&Tensor<T>],
+        _y: &Tensor<T>,
+        dx: &[Option<&Tensor<T>>],
+        k: usize,
+    ) -> Result<Tensor<T>> {
+        slice(
+            &tangent_or_zeros(dx[0], x[0], k),
+            self.axis + 1,
+            self.start,
+            self.len,
+        )
+    }
+    fn vjp(
+        &self,
+        x: &[&Tensor<T>],
+        _y: &Tensor<T>,
+        dy: &Tensor<T>,
+        _needs: &[bool],
+        _k: usize,
+    ) -> Result<Vec<Option<Tensor<T>>>> {
+        single(slice_vjp(x[0].shape(), dy, self.axis, self.start))
+    }
+}
+
 /// Reshapes a block [k, S…] to [k, new…] (forward and both derivative rules of reshape).
-pub fn reshape_block<T: Real>(b: Tensor<T>, new: &[usize], k: usize) -> Result<Tensor<T>> {
+fn reshape_block<T: Real>(b: Tensor<T>, new: &[usize], k: usize) -> Result<Tensor<T>> {
     b.reshape(&block_shape(new, k))
 }
 
 /// The permutation acting on a block: axis 0 stays, axis a + 1 goes to `perm[a] + 1`.
-pub fn block_perm(perm: &[usize]) -> Vec<usize> {
+fn block_perm(perm: &[usize]) -> Vec<usize> {
     std::iter::once(0)
         .chain(perm.iter().map(|p| p + 1))
         .collect()
 }
 
 /// The inverse permutation q with `q[perm[a]] = a`.
-pub fn inverse_perm(perm: &[usize]) -> Vec<usize> {
+fn inverse_perm(perm: &[usize]) -> Vec<usize> {
     let mut q = vec![0; perm.len()];
     for (a, &p) in perm.iter().enumerate() {
         q[p] = a;
@@ -34,7 +175,7 @@ pub fn inverse_perm(perm: &[usize]) -> Vec<usize> {
 
 /// The permutation that swaps the last two axes of an `ndim`-axis tensor (matrix transpose,
 /// batched over leading axes).
-pub fn transpose_perm(ndim: usize) -> Result<Vec<usize>> {
+pub(crate) fn transpose_perm(ndim: usize) -> Result<Vec<usize>> {
     if ndim < 2 {
         return Err(AdError::Shape {
             what: format!("transpose needs at least 2 axes, found {ndim}"),
@@ -46,7 +187,7 @@ pub fn transpose_perm(ndim: usize) -> Result<Vec<usize>> {
 }
 
 /// Forward rule: output axis a runs over input axis `perm[a]`.
-pub fn permute<T: Real>(x: &Tensor<T>, perm: &[usize]) -> Result<Tensor<T>> {
+fn permute<T: Real>(x: &Tensor<T>, perm: &[usize]) -> Result<Tensor<T>> {
     let d = x.ndim();
     let mut seen = [false; MAX_AXES + 1];
     if perm.len() != d
@@ -86,7 +227,7 @@ pub fn permute<T: Real>(x: &Tensor<T>, perm: &[usize]) -> Result<Tensor<T>> {
 }
 
 /// Forward rule: the operands laid end to end along `axis` (other extents must agree).
-pub fn concat<T: Real>(xs: &[&Tensor<T>], axis: usize) -> Result<Tensor<T>> {
+fn concat<T: Real>(xs: &[&Tensor<T>], axis: usize) -> Result<Tensor<T>> {
     let first = xs[0].shape();
     let (outer, _, inner) = split_at_axis(first, axis)?;
     for x in xs {
@@ -116,7 +257,7 @@ pub fn concat<T: Real>(xs: &[&Tensor<T>], axis: usize) -> Result<Tensor<T>> {
 }
 
 /// JVP rule of concat: the tangent blocks concatenated along axis + 1 (zeros for constants).
-pub fn concat_jvp<T: Real>(
+fn concat_jvp<T: Real>(
     xs: &[&Tensor<T>],
     dx: &[Option<&Tensor<T>>],
     axis: usize,
@@ -135,7 +276,7 @@ pub fn concat_jvp<T: Real>(
 }
 
 /// VJP rule of concat: ȳ cut back into the operands' pieces along axis + 1.
-pub fn concat_vjp<T: Real>(
+fn concat_vjp<T: Real>(
     xs: &[&Tensor<T>],
     dy: &Tensor<T>,
     axis: usize,
@@ -156,7 +297,7 @@ pub fn concat_vjp<T: Real>(
 }
 
 /// Forward rule: entries start..start + len along `axis`.
-pub fn slice<T: Real>(x: &Tensor<T>, axis: usize, start: usize, len: usize) -> Result<Tensor<T>> {
+fn slice<T: Real>(x: &Tensor<T>, axis: usize, start: usize, len: usize) -> Result<Tensor<T>> {
     let (outer, n, inner) = split_at_axis(x.shape(), axis)?;
     if start.checked_add(len).is_none_or(|end| end > n) {
         return Err(AdError::Shape {
@@ -173,12 +314,7 @@ pub fn slice<T: Real>(x: &Tensor<T>, axis: usize, start: usize, len: usize) -> R
 }
 
 /// VJP rule of slice: ȳ placed back at start.. along axis + 1, zeros elsewhere.
-pub fn slice_vjp<T: Real>(
-    x_shape: &[usize],
-    dy: &Tensor<T>,
-    axis: usize,
-    start: usize,
-) -> Tensor<T> {
+fn slice_vjp<T: Real>(x_shape: &[usize], dy: &Tensor<T>, axis: usize, start: usize) -> Tensor<T> {
     let k = dy.shape()[0];
     let full = block_shape(x_shape, k);
     let (outer, n, inner) = split_at_axis(&full, axis + 1).expect("axis checked by forward");

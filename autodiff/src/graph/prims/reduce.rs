@@ -5,10 +5,139 @@
 //! summed receives ȳ, scaled by 1/N for a mean). On a block [k, S…] the reduction runs
 //! along axis a + 1, so the k directions never mix.
 
-use super::{block_shape, rows};
+use super::block::{block_shape, rows, single, tangent_or_zeros};
+use super::primitive::Primitive;
 use crate::error::{AdError, Result};
 use crate::tensor::Tensor;
 use linalg::Real;
+
+/// y = Σᵢ xᵢ, a scalar.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Sum;
+
+impl<T: Real> Primitive<T> for Sum {
+    fn arity(&self) -> Option<usize> {
+        Some(1)
+    }
+    fn forward(&self, x: &[&Tensor<T>]) -> Result<Tensor<T>> {
+        Ok(sum_forward(x[0]))
+    }
+    fn jvp(
+        &self,
+        x: &[&Tensor<T>],
+        _y: &Tensor<T>,
+        dx: &[Option<&Tensor<T>>],
+        k: usize,
+    ) -> Result<Tensor<T>> {
+        Ok(sum_jvp(&tangent_or_zeros(dx[0], x[0], k)))
+    }
+    fn vjp(
+        &self,
+        x: &[&Tensor<T>],
+        _y: &Tensor<T>,
+        dy: &Tensor<T>,
+        _needs: &[bool],
+        _k: usize,
+    ) -> Result<Vec<Option<Tensor<T>>>> {
+        single(sum_vjp(x[0].shape(), dy, T::one()))
+    }
+}
+
+/// y = (1/N) Σᵢ xᵢ, a scalar; N = 0 is an error.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Mean;
+
+impl<T: Real> Primitive<T> for Mean {
+    fn arity(&self) -> Option<usize> {
+        Some(1)
+    }
+    fn forward(&self, x: &[&Tensor<T>]) -> Result<Tensor<T>> {
+        mean_forward(x[0])
+    }
+    fn jvp(
+        &self,
+        x: &[&Tensor<T>],
+        _y: &Tensor<T>,
+        dx: &[Option<&Tensor<T>>],
+        k: usize,
+    ) -> Result<Tensor<T>> {
+        mean_jvp(x[0], &tangent_or_zeros(dx[0], x[0], k))
+    }
+    fn vjp(
+        &self,
+        x: &[&Tensor<T>],
+        _y: &Tensor<T>,
+        dy: &Tensor<T>,
+        _needs: &[bool],
+        _k: usize,
+    ) -> Result<Vec<Option<Tensor<T>>>> {
+        single(mean_vjp(x[0], dy)?)
+    }
+}
+
+/// Sum along one axis (the axis is removed).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SumAxis(pub usize);
+
+impl<T: Real> Primitive<T> for SumAxis {
+    fn arity(&self) -> Option<usize> {
+        Some(1)
+    }
+    fn forward(&self, x: &[&Tensor<T>]) -> Result<Tensor<T>> {
+        sum_axis_forward(x[0], self.0, false)
+    }
+    fn jvp(
+        &self,
+        x: &[&Tensor<T>],
+        _y: &Tensor<T>,
+        dx: &[Option<&Tensor<T>>],
+        k: usize,
+    ) -> Result<Tensor<T>> {
+        sum_axis_forward(&tangent_or_zeros(dx[0], x[0], k), self.0 + 1, false)
+    }
+    fn vjp(
+        &self,
+        x: &[&Tensor<T>],
+        _y: &Tensor<T>,
+        dy: &Tensor<T>,
+        _needs: &[bool],
+        _k: usize,
+    ) -> Result<Vec<Option<Tensor<T>>>> {
+        single(sum_axis_vjp(x[0].shape(), dy, self.0, false))
+    }
+}
+
+/// Mean along one axis (the axis is removed); an empty axis is an error.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MeanAxis(pub usize);
+
+impl<T: Real> Primitive<T> for MeanAxis {
+    fn arity(&self) -> Option<usize> {
+        Some(1)
+    }
+    fn forward(&self, x: &[&Tensor<T>]) -> Result<Tensor<T>> {
+        sum_axis_forward(x[0], self.0, true)
+    }
+    fn jvp(
+        &self,
+        x: &[&Tensor<T>],
+        _y: &Tensor<T>,
+        dx: &[Option<&Tensor<T>>],
+        k: usize,
+    ) -> Result<Tensor<T>> {
+        sum_axis_forward(&tangent_or_zeros(dx[0], x[0], k), self.0 + 1, true)
+    }
+    fn vjp(
+        &self,
+        x: &[&Tensor<T>],
+        _y: &Tensor<T>,
+        dy: &Tensor<T>,
+        _needs: &[bool],
+        _k: usize,
+    ) -> Result<Vec<Option<Tensor<T>>>> {
+        single(sum_axis_vjp(x[0].shape(), dy, self.0, true))
+    }
+}
 
 /// (outer, len, inner) of a shape around an axis: the tensor is an outer × len × inner block.
 pub(crate) fn split_at_axis(shape: &[usize], axis: usize) -> Result<(usize, usize, usize)> {
@@ -25,12 +154,12 @@ pub(crate) fn split_at_axis(shape: &[usize], axis: usize) -> Result<(usize, usiz
 }
 
 /// Forward rule of the whole sum: y = Σᵢ xᵢ (a scalar).
-pub fn sum_forward<T: Real>(x: &Tensor<T>) -> Tensor<T> {
+fn sum_forward<T: Real>(x: &Tensor<T>) -> Tensor<T> {
     Tensor::scalar(x.data().iter().copied().sum())
 }
 
 /// Forward rule of the whole mean: y = (1/N) Σᵢ xᵢ; errors for an empty tensor.
-pub fn mean_forward<T: Real>(x: &Tensor<T>) -> Result<Tensor<T>> {
+fn mean_forward<T: Real>(x: &Tensor<T>) -> Result<Tensor<T>> {
     let n = nonzero_count(x.len(), "mean")?;
     Ok(Tensor::scalar(x.data().iter().copied().sum::<T>() * n))
 }
@@ -45,7 +174,7 @@ fn nonzero_count<T: Real>(n: usize, what: &str) -> Result<T> {
 }
 
 /// JVP rule of the whole sum: ẏᵣ = Σᵢ ẋᵣᵢ for each direction r (a block of shape `[k]`).
-pub fn sum_jvp<T: Real>(dx: &Tensor<T>) -> Tensor<T> {
+fn sum_jvp<T: Real>(dx: &Tensor<T>) -> Tensor<T> {
     let k = dx.shape()[0];
     let n = dx.len() / k.max(1);
     let mut out: Vec<T> = rows(dx.data(), n)
@@ -56,13 +185,13 @@ pub fn sum_jvp<T: Real>(dx: &Tensor<T>) -> Tensor<T> {
 }
 
 /// JVP rule of the whole mean: ẏᵣ = (1/N) Σᵢ ẋᵣᵢ.
-pub fn mean_jvp<T: Real>(x: &Tensor<T>, dx: &Tensor<T>) -> Result<Tensor<T>> {
+fn mean_jvp<T: Real>(x: &Tensor<T>, dx: &Tensor<T>) -> Result<Tensor<T>> {
     let s = nonzero_count::<T>(x.len(), "mean")?;
     Ok(sum_jvp(dx).map(|v| v * s))
 }
 
 /// VJP rule of the whole sum (times `scale`): x̄ᵣᵢ = scale · ȳᵣ.
-pub fn sum_vjp<T: Real>(x_shape: &[usize], dy: &Tensor<T>, scale: T) -> Tensor<T> {
+fn sum_vjp<T: Real>(x_shape: &[usize], dy: &Tensor<T>, scale: T) -> Tensor<T> {
     let k = dy.shape()[0];
     let n: usize = x_shape.iter().product();
     let mut out = Vec::with_capacity(k * n);
@@ -73,14 +202,14 @@ pub fn sum_vjp<T: Real>(x_shape: &[usize], dy: &Tensor<T>, scale: T) -> Tensor<T
 }
 
 /// VJP rule of the whole mean: x̄ᵣᵢ = ȳᵣ / N.
-pub fn mean_vjp<T: Real>(x: &Tensor<T>, dy: &Tensor<T>) -> Result<Tensor<T>> {
+fn mean_vjp<T: Real>(x: &Tensor<T>, dy: &Tensor<T>) -> Result<Tensor<T>> {
     let s = nonzero_count::<T>(x.len(), "mean")?;
     Ok(sum_vjp(x.shape(), dy, s))
 }
 
 /// Forward rule along an axis: y[o, i] = Σ_l x[o, l, i] (times 1/len for a mean). Also the
 /// JVP rule, applied to a block with the axis shifted by one.
-pub fn sum_axis_forward<T: Real>(x: &Tensor<T>, axis: usize, mean: bool) -> Result<Tensor<T>> {
+fn sum_axis_forward<T: Real>(x: &Tensor<T>, axis: usize, mean: bool) -> Result<Tensor<T>> {
     let (outer, len, inner) = split_at_axis(x.shape(), axis)?;
     let scale = if mean {
         nonzero_count::<T>(len, "mean along an axis")?
@@ -106,12 +235,7 @@ pub fn sum_axis_forward<T: Real>(x: &Tensor<T>, axis: usize, mean: bool) -> Resu
 }
 
 /// VJP rule along an axis: x̄[r, o, l, i] = ȳ[r, o, i] (times 1/len for a mean).
-pub fn sum_axis_vjp<T: Real>(
-    x_shape: &[usize],
-    dy: &Tensor<T>,
-    axis: usize,
-    mean: bool,
-) -> Tensor<T> {
+fn sum_axis_vjp<T: Real>(x_shape: &[usize], dy: &Tensor<T>, axis: usize, mean: bool) -> Tensor<T> {
     let k = dy.shape()[0];
     let full = block_shape(x_shape, k);
     let (outer, len, inner) = split_at_axis(&full, axis + 1).expect("axis checked by forward");

@@ -12,9 +12,74 @@
 //! [p, k·n], so those too are one wide GEMM (the two copies cost O(k(pn + mn)) against the
 //! GEMM's O(kmpn)).
 
+use super::primitive::Primitive;
 use crate::error::{AdError, Result};
 use crate::tensor::Tensor;
 use linalg::{gemm, MatMut, MatRef, Real};
+
+/// C = A B for A: [m, p], B: [p, n].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MatMul;
+
+impl<T: Real> Primitive<T> for MatMul {
+    fn arity(&self) -> Option<usize> {
+        Some(2)
+    }
+    fn forward(&self, x: &[&Tensor<T>]) -> Result<Tensor<T>> {
+        matmul_forward(x[0], x[1])
+    }
+    fn jvp(
+        &self,
+        x: &[&Tensor<T>],
+        _y: &Tensor<T>,
+        dx: &[Option<&Tensor<T>>],
+        k: usize,
+    ) -> Result<Tensor<T>> {
+        matmul_jvp(x[0], x[1], dx[0], dx[1], k)
+    }
+    fn vjp(
+        &self,
+        x: &[&Tensor<T>],
+        _y: &Tensor<T>,
+        dy: &Tensor<T>,
+        needs: &[bool],
+        k: usize,
+    ) -> Result<Vec<Option<Tensor<T>>>> {
+        matmul_vjp(x[0], x[1], dy, needs, k)
+    }
+}
+
+/// Cᵦ = Aᵦ Bᵦ for A: [b, m, p], B: [b, p, n].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BatchMatMul;
+
+impl<T: Real> Primitive<T> for BatchMatMul {
+    fn arity(&self) -> Option<usize> {
+        Some(2)
+    }
+    fn forward(&self, x: &[&Tensor<T>]) -> Result<Tensor<T>> {
+        batch_matmul_forward(x[0], x[1])
+    }
+    fn jvp(
+        &self,
+        x: &[&Tensor<T>],
+        _y: &Tensor<T>,
+        dx: &[Option<&Tensor<T>>],
+        k: usize,
+    ) -> Result<Tensor<T>> {
+        batch_matmul_jvp(x[0], x[1], dx[0], dx[1], k)
+    }
+    fn vjp(
+        &self,
+        x: &[&Tensor<T>],
+        _y: &Tensor<T>,
+        dy: &Tensor<T>,
+        needs: &[bool],
+        k: usize,
+    ) -> Result<Vec<Option<Tensor<T>>>> {
+        batch_matmul_vjp(x[0], x[1], dy, needs, k)
+    }
+}
 
 fn view<T: Real>(data: &[T], r: usize, c: usize) -> Result<MatRef<'_, T>> {
     Ok(MatRef::from_slice(data, r, c, c)?)
@@ -100,7 +165,7 @@ fn add_from_side_by_side<T: Real>(side: &[T], k: usize, r: usize, c: usize, out:
 }
 
 /// Forward rule: C = A B.
-pub fn matmul_forward<T: Real>(a: &Tensor<T>, b: &Tensor<T>) -> Result<Tensor<T>> {
+fn matmul_forward<T: Real>(a: &Tensor<T>, b: &Tensor<T>) -> Result<Tensor<T>> {
     let (m, p, n) = dims(a, b)?;
     let mut c = vec![T::zero(); m * n];
     gemm_slices(
@@ -117,7 +182,7 @@ pub fn matmul_forward<T: Real>(a: &Tensor<T>, b: &Tensor<T>) -> Result<Tensor<T>
 }
 
 /// JVP rule: Ċ = Ȧ B + A Ḃ for k directions.
-pub fn matmul_jvp<T: Real>(
+fn matmul_jvp<T: Real>(
     a: &Tensor<T>,
     b: &Tensor<T>,
     da: Option<&Tensor<T>>,
@@ -159,7 +224,7 @@ pub fn matmul_jvp<T: Real>(
 }
 
 /// VJP rule: Ā = C̄ Bᵀ, B̄ = Aᵀ C̄ for k cotangents.
-pub fn matmul_vjp<T: Real>(
+fn matmul_vjp<T: Real>(
     a: &Tensor<T>,
     b: &Tensor<T>,
     dc: &Tensor<T>,
@@ -208,7 +273,7 @@ pub fn matmul_vjp<T: Real>(
 }
 
 /// Forward rule: Cᵦ = Aᵦ Bᵦ for each batch entry β.
-pub fn batch_matmul_forward<T: Real>(a: &Tensor<T>, b: &Tensor<T>) -> Result<Tensor<T>> {
+fn batch_matmul_forward<T: Real>(a: &Tensor<T>, b: &Tensor<T>) -> Result<Tensor<T>> {
     let (nb, m, p, n) = batch_dims(a, b)?;
     let mut c = vec![T::zero(); nb * m * n];
     for s in 0..nb {
@@ -227,7 +292,7 @@ pub fn batch_matmul_forward<T: Real>(a: &Tensor<T>, b: &Tensor<T>) -> Result<Ten
 }
 
 /// JVP rule: Ċᵦ = Ȧᵦ Bᵦ + Aᵦ Ḃᵦ for k directions.
-pub fn batch_matmul_jvp<T: Real>(
+fn batch_matmul_jvp<T: Real>(
     a: &Tensor<T>,
     b: &Tensor<T>,
     da: Option<&Tensor<T>>,
@@ -272,7 +337,7 @@ pub fn batch_matmul_jvp<T: Real>(
 }
 
 /// VJP rule: Āᵦ = C̄ᵦ Bᵦᵀ, B̄ᵦ = Aᵦᵀ C̄ᵦ for k cotangents.
-pub fn batch_matmul_vjp<T: Real>(
+fn batch_matmul_vjp<T: Real>(
     a: &Tensor<T>,
     b: &Tensor<T>,
     dc: &Tensor<T>,

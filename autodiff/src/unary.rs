@@ -1,12 +1,13 @@
-//! Elementwise (unary) primitives: y = g(x) applied entry by entry.
+//! Scalar functions applied entry by entry, each with its rules side by side: the value
+//! y = g(x), the *slope* g'(x) and the *curvature* g''(x).
 //!
-//! The Jacobian of an elementwise map is diagonal, so one scalar *slope* g'(x) serves both
-//! modes: JVP ẏ = g'(x)·ẋ and VJP x̄ = g'(x)·ȳ. The *curvature* g''(x) is what
-//! forward-over-reverse needs for Hessian-vector products.
+//! Both engines read these rules. The Jacobian of an elementwise map is diagonal, so the one
+//! slope serves both modes: JVP ẏ = g'(x)·ẋ and VJP x̄ = g'(x)·ȳ; the curvature is what
+//! forward-over-reverse needs for Hessian-vector products. The reference engine turns any
+//! [`Unary`] into a tensor primitive (`graph::prims::Elementwise`), the layer engine applies
+//! an [`Activation`] between its affine layers. Adding an elementwise primitive is one
+//! `impl Unary` in this file.
 
-use super::rows_mut;
-use crate::error::{AdError, Result};
-use crate::tensor::Tensor;
 use linalg::Real;
 
 /// A scalar function with its first and second derivatives.
@@ -20,6 +21,12 @@ pub trait Unary: Copy + Send + Sync {
     fn slope<T: Real>(&self, x: T, y: T) -> T;
     /// g''(x), given y = g(x).
     fn curvature<T: Real>(&self, x: T, y: T) -> T;
+    /// Whether x lies in the domain of g. The tensor primitive checks every entry before
+    /// computing anything and reports the first one outside as a domain error; the default
+    /// is the whole real line (NaN included, which then simply propagates).
+    fn in_domain<T: Real>(&self, _x: T) -> bool {
+        true
+    }
 }
 
 /// Identity: y = x, g' = 1, g'' = 0.
@@ -178,7 +185,9 @@ impl Unary for Gelu {
     }
 }
 
-/// Exponential: y = eˣ, g' = g'' = y.
+/// Exponential: y = eˣ, g' = g'' = y. Overflows to +∞ above ln(MAX) (≈ 709.78 in f64, 88.72
+/// in f32), where the 0·∞ = 0 convention of the derivative rules still keeps zero directions
+/// at zero.
 #[derive(Clone, Copy, Debug)]
 pub struct Exp;
 impl Unary for Exp {
@@ -193,12 +202,18 @@ impl Unary for Exp {
     }
 }
 
-/// Natural logarithm: y = ln x, g' = 1/x, g'' = −1/x². Domain x > 0: ln 0 = −∞ and
-/// ln of a negative number is NaN, so callers that need a guarantee check the domain first
-/// (the tensor-level `log` does, and returns an error).
+/// Natural logarithm: y = ln x, g' = 1/x, g'' = −1/x².
+///
+/// Domain rule ([`Unary::in_domain`]): x ≥ 0 (either sign of zero). At x = 0 the value is −∞
+/// and the slope +∞; by the 0·∞ = 0 convention of the derivative rules a direction that does
+/// not move that entry contributes 0 and one that does gives ±∞, never NaN. x < 0 and NaN are
+/// outside the domain, so the tensor primitive reports them as an error before computing.
 #[derive(Clone, Copy, Debug)]
 pub struct Log;
 impl Unary for Log {
+    fn in_domain<T: Real>(&self, x: T) -> bool {
+        x >= T::zero()
+    }
     fn value<T: Real>(&self, x: T) -> T {
         x.ln()
     }
@@ -307,115 +322,6 @@ impl std::fmt::Display for Activation {
             Activation::Gelu => write!(f, "gelu"),
         }
     }
-}
-
-/// Every elementwise primitive of the tensor layer: the activations plus exp, log and square.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub enum UnaryOp {
-    /// One of the network activations.
-    Act(Activation),
-    /// eˣ; overflows to +∞ above ln(MAX) (≈ 709.78 in f64, 88.72 in f32), where the
-    /// 0·∞ = 0 convention of the derivative rules still keeps zero directions at zero.
-    Exp,
-    /// ln x, with the domain rule of [`unary_forward`].
-    Log,
-    /// x².
-    Square,
-}
-
-impl Unary for UnaryOp {
-    fn value<T: Real>(&self, x: T) -> T {
-        match self {
-            UnaryOp::Act(a) => a.value(x),
-            UnaryOp::Exp => Exp.value(x),
-            UnaryOp::Log => Log.value(x),
-            UnaryOp::Square => Square.value(x),
-        }
-    }
-    fn slope<T: Real>(&self, x: T, y: T) -> T {
-        match self {
-            UnaryOp::Act(a) => a.slope(x, y),
-            UnaryOp::Exp => Exp.slope(x, y),
-            UnaryOp::Log => Log.slope(x, y),
-            UnaryOp::Square => Square.slope(x, y),
-        }
-    }
-    fn curvature<T: Real>(&self, x: T, y: T) -> T {
-        match self {
-            UnaryOp::Act(a) => a.curvature(x, y),
-            UnaryOp::Exp => Exp.curvature(x, y),
-            UnaryOp::Log => Log.curvature(x, y),
-            UnaryOp::Square => Square.curvature(x, y),
-        }
-    }
-}
-
-/// g'(x)·t with the convention 0·∞ = 0: a zero tangent or cotangent contributes exactly zero
-/// even where the slope is infinite (ln at 0, eˣ after overflow), so such points never turn a
-/// gradient into NaN.
-#[inline(always)]
-fn times_slope<T: Real>(slope: T, t: T) -> T {
-    if t == T::zero() {
-        T::zero()
-    } else {
-        slope * t
-    }
-}
-
-/// Forward rule of an elementwise primitive, yᵢ = g(xᵢ).
-///
-/// Domain rule for `Log` (the only primitive here with a restricted domain):
-/// * xᵢ > 0: yᵢ = ln xᵢ, slope 1/xᵢ;
-/// * xᵢ = 0 (either sign of zero): yᵢ = −∞, slope +∞; by the 0·∞ = 0 convention a direction
-///   that does not move xᵢ contributes 0, one that does gives ±∞, never NaN;
-/// * xᵢ < 0 or NaN: [`AdError::Domain`], reported before anything is computed.
-pub fn unary_forward<T: Real>(op: UnaryOp, x: &Tensor<T>) -> Result<Tensor<T>> {
-    if op == UnaryOp::Log {
-        // NaN is outside the domain too: it is reported with the negatives.
-        if let Some(i) = x.data().iter().position(|&v| v < T::zero() || v.is_nan()) {
-            return Err(AdError::Domain {
-                what: format!("log of {} at flat index {i} (log needs x ≥ 0)", x.data()[i]),
-            });
-        }
-    }
-    Ok(x.map(|v| op.value(v)))
-}
-
-/// JVP rule: ẏ = g'(x) ⊙ ẋ, for each of the k rows of the tangent block.
-pub fn unary_jvp<T: Real>(op: UnaryOp, x: &Tensor<T>, y: &Tensor<T>, dx: &Tensor<T>) -> Tensor<T> {
-    let slope: Vec<T> = x
-        .data()
-        .iter()
-        .zip(y.data())
-        .map(|(&a, &b)| op.slope(a, b))
-        .collect();
-    let mut out = dx.clone();
-    for row in rows_mut(out.data_mut(), slope.len()) {
-        for (t, &s) in row.iter_mut().zip(&slope) {
-            *t = times_slope(s, *t);
-        }
-    }
-    out
-}
-
-/// VJP rule: x̄ = g'(x) ⊙ ȳ — the Jacobian is diagonal, so it is the JVP rule applied to ȳ.
-pub fn unary_vjp<T: Real>(op: UnaryOp, x: &Tensor<T>, y: &Tensor<T>, dy: &Tensor<T>) -> Tensor<T> {
-    unary_jvp(op, x, y, dy)
-}
-
-/// Forward rule of scaling by a constant (negation is c = −1): y = c·x.
-pub fn scale_forward<T: Real>(c: f64, x: &Tensor<T>) -> Tensor<T> {
-    let c = T::from_f64(c);
-    x.map(|v| c * v)
-}
-
-/// JVP and VJP rule of y = c·x, which is linear and symmetric: ẏ = c·ẋ, x̄ = c·ȳ.
-pub fn scale_linear<T: Real>(c: f64, mut block: Tensor<T>) -> Tensor<T> {
-    let c = T::from_f64(c);
-    for v in block.data_mut() {
-        *v *= c;
-    }
-    block
 }
 
 /// erf x to full double precision.

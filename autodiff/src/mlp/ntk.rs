@@ -6,7 +6,7 @@
 //! * [`ntk_by_contraction`]: J Jᵀ from an explicit Jacobian (one GEMM; needs J in memory).
 //! * [`ntk_structured`]: never forms J. For a dense layer l with input a_{l−1} and output
 //!   cotangent δ_l[i, a] = ∂f_a(x_i)/∂z_l, the layer's block of row (i, a) of J is
-//!   s_l·δ_l[i, a] ⊗ a_{l−1}[i] (weights) and σ_b·δ_l[i, a] (bias), so
+//!   s_l·δ_l\[i, a\] ⊗ a_{l−1}\[i\] (weights) and σ_b·δ_l[i, a] (bias), so
 //!
 //!   K = Σ_l (s_l²·A_{l−1}A_{l−1}ᵀ + σ_b²·11ᵀ) ⊙ Δ_lΔ_lᵀ,
 //!
@@ -15,19 +15,22 @@
 //!   sample tiles (one task per tile, only the upper triangle when X₂ = X₁). This is the
 //!   "structured derivatives" idea of Novak et al., "Fast finite width neural tangent kernel",
 //!   ICML 2022, for dense layers.
-//! * [`NtkOperator`]: matrix-free K·v = J(Jᵀv), one VJP and one JVP per product.
+//! * [`super::operators::NtkOperator`]: matrix-free K·v = J(Jᵀv), one VJP and one JVP per
+//!   product.
 //!
 //! [`ntk_traced`] gives the n₁×n₂ output-traced kernel (1/o)·Σ_a K[(i, a), (j, a)] directly:
 //! Σ_a ⟨δ_l[i, a], δ_l[j, a]⟩ is the Gram of Δ_l read as an n×(o·n_l) matrix, so the traced
 //! kernel costs the same GEMMs with o times fewer rows and never touches the o² output pairs.
 
-use crate::error::{AdError, Result};
-use crate::jacobian::inner_par;
-use crate::model::{zeroed_large, Cotangents, ParamSink, SharedMut, Tape};
-use crate::nn::{Layer, Mlp};
-use crate::ops::affine::Affine;
-use linalg::{gemm, gemm_with, MatRef, Matrix, Par, Real};
+use super::affine::Affine;
+use super::jacobian::inner_par;
+use super::net::{Layer, Mlp};
+use super::reverse::{Cotangents, LayerTape, NodeOp, ParamSink};
+use crate::error::Result;
+use linalg::mem::{zeroed_large, SharedMut};
+use linalg::{gemm, gemm_with, MatRef, Matrix, Real};
 use rayon::prelude::*;
+use std::borrow::Cow;
 
 /// K = J Jᵀ for an explicit (n·o)×p Jacobian.
 pub fn ntk_by_contraction<T: Real>(j: MatRef<'_, T>) -> Result<Matrix<T>> {
@@ -48,18 +51,18 @@ pub fn ntk_cross_by_contraction<T: Real>(
 
 /// The per-layer factors of J for one batch: the layer inputs A_{l−1} (on the tape) and the
 /// output cotangents Δ_l, (n·o)×n_l with row i·o + a = ∂f_a(x_i)/∂z_l.
-struct Factors<'t, T: Real> {
-    tape: Tape<'t, T>,
+pub(crate) struct Factors<'t, T: Real> {
+    tape: Cow<'t, LayerTape<'t, T>>,
     /// Index l → node holding A_{l−1}.
     input_node: Vec<usize>,
-    delta: Vec<Matrix<T>>,
+    pub(crate) delta: Vec<Matrix<T>>,
 }
 
 impl<T: Real> Factors<'_, T> {
-    fn a(&self, l: usize) -> &Matrix<T> {
+    pub(crate) fn a(&self, l: usize) -> &Matrix<T> {
         &self.tape.nodes()[self.input_node[l]].value
     }
-    fn n(&self) -> usize {
+    pub(crate) fn n(&self) -> usize {
         self.tape.batch()
     }
 }
@@ -104,13 +107,26 @@ impl<T: Real> ParamSink<T> for DeltaSink<T> {
 /// Rows of Δ handled by one backward pass.
 const DELTA_BLOCK: usize = 256;
 
-fn factors<'t, T: Real>(net: &Mlp, theta: &'t [T], x: MatRef<'_, T>) -> Result<Factors<'t, T>> {
-    let tape = net.record(theta, x)?;
+/// The factors of X at θ: records the forward pass, then [`factors_on`].
+pub(crate) fn factors<'t, T: Real>(
+    net: &Mlp,
+    theta: &'t [T],
+    x: MatRef<'_, T>,
+) -> Result<Factors<'t, T>> {
+    factors_on(net, Cow::Owned(net.record(theta, x)?))
+}
+
+/// The factors on a recorded forward pass: Δ_l from one batched backward pass over the n·o
+/// one-hot cotangents, in blocks of [`DELTA_BLOCK`] rows.
+pub(crate) fn factors_on<'t, T: Real>(
+    net: &Mlp,
+    tape: Cow<'t, LayerTape<'t, T>>,
+) -> Result<Factors<'t, T>> {
     let (n, o) = (tape.batch(), net.output_dim());
     let num_layers = net.layers().len();
     let mut input_node = vec![0; num_layers];
     for nd in tape.nodes() {
-        if let crate::model::NodeOp::Affine(layer) = nd.op {
+        if let NodeOp::Affine(layer) = nd.op {
             input_node[layer.index] = nd.input;
         }
     }
@@ -164,10 +180,10 @@ fn tile_size(n: usize, rows_per_sample: usize) -> usize {
 }
 
 /// K from the per-layer factors, tile by tile. `q` = o for the full kernel, 1 for the traced.
-fn assemble<T: Real>(
+fn assemble<'t, T: Real>(
     net: &Mlp,
-    f1: &Factors<'_, T>,
-    f2: Option<&Factors<'_, T>>,
+    f1: &Factors<'t, T>,
+    f2: Option<&Factors<'t, T>>,
     traced: bool,
 ) -> Result<Matrix<T>> {
     let symmetric = f2.is_none();
@@ -381,189 +397,4 @@ pub fn ntk_factor_bytes(net: &Mlp, n1: usize, n2: usize, dtype_bytes: usize) -> 
     (n1 + n2)
         .saturating_mul(per_sample)
         .saturating_mul(dtype_bytes)
-}
-
-fn mat<T: Real>(data: &[T], rows: usize, cols: usize) -> Result<MatRef<'_, T>> {
-    Ok(MatRef::from_slice(data, rows, cols, cols)?)
-}
-
-/// Matrix-free K·v = J(Jᵀv) on a batch X, for CG on the kernel system (K + λI)α = r.
-///
-/// The forward values are recorded once; each product is one VJP (Jᵀv) and one JVP
-/// (J·(Jᵀv)), replaying them. `dim()` = n·o with entry i·o + a for output a of sample i.
-pub struct NtkOperator<'a, T: Real> {
-    net: &'a Mlp,
-    tape: Tape<'a, T>,
-    ridge: T,
-}
-
-impl<'a, T: Real> NtkOperator<'a, T> {
-    /// The operator v ↦ K v for K = J(X)J(X)ᵀ at θ.
-    pub fn new(net: &'a Mlp, theta: &'a [T], x: MatRef<'_, T>) -> Result<Self> {
-        Self::with_ridge(net, theta, x, 0.0)
-    }
-
-    /// The operator v ↦ (K + λI) v.
-    pub fn with_ridge(net: &'a Mlp, theta: &'a [T], x: MatRef<'_, T>, lambda: f64) -> Result<Self> {
-        if !lambda.is_finite() {
-            return Err(AdError::InvalidArgument {
-                what: format!("ridge λ = {lambda} is not finite"),
-            });
-        }
-        Ok(NtkOperator {
-            net,
-            tape: net.record(theta, x)?,
-            ridge: T::from_f64(lambda),
-        })
-    }
-
-    /// n·o.
-    pub fn dim(&self) -> usize {
-        self.tape.batch() * self.net.output_dim()
-    }
-
-    /// y ← (K + λI)·x, or an error on a length mismatch.
-    pub fn try_apply(&self, x: &[T], y: &mut [T]) -> Result<()> {
-        let (n, o) = (self.tape.batch(), self.net.output_dim());
-        crate::nn::check_len_pub("v", x.len(), n * o)?;
-        crate::nn::check_len_pub("K·v", y.len(), n * o)?;
-        let g = self
-            .net
-            .vjp_on_tape(&self.tape, mat(x, n, o)?, Par::Rayon)?;
-        let kv = self.net.jvp_on_tape(&self.tape, &g, Par::Rayon)?;
-        for ((yi, &ki), &xi) in y.iter_mut().zip(kv.as_slice()).zip(x) {
-            *yi = ki + self.ridge * xi;
-        }
-        Ok(())
-    }
-
-    /// diag(K) + λ: K[(i, a), (i, a)] = Σ_l (s_l²‖a_{l−1}[i]‖² + σ_b²)·‖δ_l[i, a]‖², from one
-    /// batched backward pass (a Jacobi preconditioner for CG).
-    pub fn try_diagonal(&self) -> Result<Vec<T>> {
-        let f = factors(
-            self.net,
-            self.tape.theta(),
-            self.tape.nodes()[0].value.as_ref(),
-        )?;
-        let (n, o) = (f.n(), self.net.output_dim());
-        let mut diag = vec![self.ridge; n * o];
-        for layer in self.net.layers() {
-            let a = f.a(layer.index);
-            let s2 = T::from_f64(layer.w_scale * layer.w_scale);
-            let b2 = T::from_f64(layer.b_scale * layer.b_scale);
-            for (r, d) in diag.iter_mut().enumerate() {
-                let an: T = a.row(r / o).iter().map(|&v| v * v).sum();
-                let dn: T = f.delta[layer.index].row(r).iter().map(|&v| v * v).sum();
-                *d += (s2 * an + b2) * dn;
-            }
-        }
-        Ok(diag)
-    }
-}
-
-/// Matrix-free Gauss–Newton product v ↦ (JᵀJ + λI)·v in parameter space, for the primal ridge
-/// system (JᵀJ + λI)δ = Jᵀr solved by CG without forming J. One JVP and one VJP per product.
-pub struct GaussNewtonOperator<'a, T: Real> {
-    net: &'a Mlp,
-    tape: Tape<'a, T>,
-    ridge: T,
-}
-
-impl<'a, T: Real> GaussNewtonOperator<'a, T> {
-    /// The operator at θ on inputs X with ridge λ ≥ 0.
-    pub fn new(net: &'a Mlp, theta: &'a [T], x: MatRef<'_, T>, lambda: f64) -> Result<Self> {
-        if !lambda.is_finite() || lambda < 0.0 {
-            return Err(AdError::InvalidArgument {
-                what: format!("ridge λ = {lambda} must be finite and ≥ 0"),
-            });
-        }
-        Ok(GaussNewtonOperator {
-            net,
-            tape: net.record(theta, x)?,
-            ridge: T::from_f64(lambda),
-        })
-    }
-
-    /// p.
-    pub fn dim(&self) -> usize {
-        self.net.num_params()
-    }
-
-    /// y ← (JᵀJ + λI)·x, or an error on a length mismatch.
-    pub fn try_apply(&self, x: &[T], y: &mut [T]) -> Result<()> {
-        let p = self.dim();
-        crate::nn::check_len_pub("v", x.len(), p)?;
-        crate::nn::check_len_pub("(JᵀJ + λI)·v", y.len(), p)?;
-        let jv = self.net.jvp_on_tape(&self.tape, x, Par::Rayon)?;
-        let g = self.net.vjp_on_tape(&self.tape, jv.as_ref(), Par::Rayon)?;
-        for ((yi, &gi), &xi) in y.iter_mut().zip(&g).zip(x) {
-            *yi = gi + self.ridge * xi;
-        }
-        Ok(())
-    }
-
-    /// diag(JᵀJ) + λ. For W_l[r, c]: s_l²·Σ_i (Σ_a δ_l[i, a, r]²)·a_{l−1}[i, c]², one GEMM per
-    /// layer; for b_l[r]: σ_b²·Σ_{i, a} δ_l[i, a, r]².
-    pub fn try_diagonal(&self) -> Result<Vec<T>> {
-        let f = factors(
-            self.net,
-            self.tape.theta(),
-            self.tape.nodes()[0].value.as_ref(),
-        )?;
-        let (n, o) = (f.n(), self.net.output_dim());
-        let mut diag = vec![self.ridge; self.dim()];
-        for layer in self.net.layers() {
-            let delta = &f.delta[layer.index];
-            let d2 = Matrix::from_fn(n, layer.n_out, |i, r| {
-                (0..o)
-                    .map(|a| delta.get(i * o + a, r))
-                    .map(|v| v * v)
-                    .sum::<T>()
-            });
-            let a = f.a(layer.index);
-            let a2 = Matrix::from_fn(n, layer.n_in, |i, c| a.get(i, c) * a.get(i, c));
-            let s2 = T::from_f64(layer.w_scale * layer.w_scale);
-            let b2 = T::from_f64(layer.b_scale * layer.b_scale);
-            let mut w = Matrix::zeros(layer.n_out, layer.n_in);
-            gemm(s2, d2.as_ref().t(), a2.as_ref(), T::zero(), w.as_mut())?;
-            for (dst, &v) in diag[layer.w_offset..].iter_mut().zip(w.as_slice()) {
-                *dst += v;
-            }
-            for r in 0..layer.n_out {
-                let s: T = (0..n).map(|i| d2.get(i, r)).sum();
-                diag[layer.b_offset + r] += b2 * s;
-            }
-        }
-        Ok(diag)
-    }
-}
-
-impl<T: Real> linalg::LinearOperator<T> for NtkOperator<'_, T> {
-    fn dim(&self) -> usize {
-        NtkOperator::dim(self)
-    }
-    /// y ← (K + λI)·x. Lengths were fixed at construction; a mismatch is a caller bug.
-    fn apply(&self, x: &[T], y: &mut [T]) {
-        if let Err(e) = self.try_apply(x, y) {
-            panic!("NtkOperator::apply: {e}");
-        }
-    }
-    fn diagonal(&self) -> Option<Vec<T>> {
-        self.try_diagonal().ok()
-    }
-}
-
-impl<T: Real> linalg::LinearOperator<T> for GaussNewtonOperator<'_, T> {
-    fn dim(&self) -> usize {
-        GaussNewtonOperator::dim(self)
-    }
-    /// y ← (JᵀJ + λI)·x. Lengths were fixed at construction; a mismatch is a caller bug.
-    fn apply(&self, x: &[T], y: &mut [T]) {
-        if let Err(e) = self.try_apply(x, y) {
-            panic!("GaussNewtonOperator::apply: {e}");
-        }
-    }
-    fn diagonal(&self) -> Option<Vec<T>> {
-        self.try_diagonal().ok()
-    }
 }

@@ -1,0 +1,50 @@
+//! The layer engine: dense networks, fast, with the model written once.
+//!
+//! [`mlp`] is the only place the architecture is spelled out; it is generic over the
+//! layer-level [`Ops`] trait (two operations: an affine layer and an activation), and each
+//! implementation is one mode, one file:
+//!
+//! | file | mode | values |
+//! |---|---|---|
+//! | `eval.rs` | [`LayerEval`]: f(X; θ) | n×width matrices |
+//! | `forward.rs` | [`Forward`]: k JVPs in one pass | a primal and a block of k tangents ([`LayerDual`]) |
+//! | `reverse.rs` | [`Reverse`]: records a [`LayerTape`]; [`LayerTape::backward`] sweeps a block of cotangents | tape indices |
+//!
+//! The rules are in `affine.rs` ([`Affine`]: forward, JVP, VJP and the tangents of the VJP,
+//! side by side) and in [`crate::unary`] for φ. Around them: the network and its
+//! parameterizations (`net.rs`, [`Mlp`]), where each parameter lives in θ (`layout.rs`), the
+//! seeded initialisation (`init.rs`), one-call entry points f, J·v, Jᵀu, MSE gradient
+//! (`api.rs`), whole Jacobians (`jacobian.rs`), the empirical NTK (`ntk.rs`), matrix-free
+//! kernel and Gauss–Newton operators (`operators.rs`) and Hessian-vector products (`hvp.rs`).
+//!
+//! Use this engine for anything that runs at scale; use the reference engine to check it.
+
+pub mod affine;
+pub mod api;
+pub mod eval;
+pub mod forward;
+pub mod hvp;
+pub mod init;
+pub mod jacobian;
+pub mod layout;
+pub mod net;
+pub mod ntk;
+pub mod operators;
+pub mod ops;
+pub mod reverse;
+
+pub use affine::Affine;
+pub use eval::LayerEval;
+pub use forward::{Forward, LayerDual, Seeds, Tangent};
+pub use hvp::{gauss_newton_vp, mse_hvp};
+pub use init::NormalStream;
+pub use jacobian::{jacobian_by_jvp, jacobian_by_vjp, jacobian_columns_by_jvp};
+pub use layout::{ParamEntry, ParamKind, ParamLayout};
+pub use net::{Layer, Mlp, Parameterization};
+pub use ntk::{
+    ntk_by_contraction, ntk_cross_by_contraction, ntk_factor_bytes, ntk_memory_bytes,
+    ntk_structured, ntk_traced,
+};
+pub use operators::{GaussNewtonOperator, NtkOperator, Ridge};
+pub use ops::{mlp, Ops};
+pub use reverse::{Cotangents, GradientSink, LayerTape, Node, NodeOp, ParamSink, Reverse};

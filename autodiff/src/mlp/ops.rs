@@ -1,0 +1,94 @@
+//! The network written once: [`mlp`] spells out the architecture against the layer-level
+//! [`Ops`] trait, and each implementation of `Ops` is one mode of the layer engine:
+//!
+//! * [`super::eval::LayerEval`] (`eval.rs`): plain evaluation, values are matrices;
+//! * [`super::forward::Forward`] (`forward.rs`): forward mode, values are a primal plus a
+//!   *block* of k tangents, so k JVPs share one pass and their products become GEMMs;
+//! * [`super::reverse::Reverse`] (`reverse.rs`): records the layer ops on a
+//!   [`super::reverse::LayerTape`], which then backpropagates a block of cotangents.
+//!
+//! The rules themselves live in [`super::affine`] and [`crate::unary`]; the implementations
+//! only wire them to values. This file also holds the elementwise maps the modes share.
+
+use super::affine::Affine;
+use super::net::{Layer, Mlp};
+use crate::error::Result;
+use crate::unary::{Activation, Unary};
+use linalg::{Matrix, Par, Real};
+use rayon::prelude::*;
+
+/// The two layer-level operations a dense network is made of.
+pub trait Ops<T: Real> {
+    /// What flows between layers (a matrix, a dual block, a tape node).
+    type Value;
+    /// z = s·a Wᵀ + σ_b·1 bᵀ for `layer`, with θ held by the implementation.
+    /// Takes the input by value so that an implementation may reuse its buffers.
+    fn affine(&mut self, layer: &Layer, input: Self::Value) -> Result<Self::Value>;
+    /// a = φ(z), entry by entry.
+    fn unary(&mut self, act: Activation, input: Self::Value) -> Result<Self::Value>;
+}
+
+/// The network f(x; θ): affine layers with φ between them and none after the last.
+pub fn mlp<T: Real, O: Ops<T>>(o: &mut O, net: &Mlp, x: O::Value) -> Result<O::Value> {
+    let mut h = x;
+    for layer in net.layers() {
+        h = o.affine(layer, h)?;
+        if !layer.is_last {
+            h = o.unary(net.activation(), h)?;
+        }
+    }
+    Ok(h)
+}
+
+/// Entries per rayon task in elementwise maps: transcendental activations (tanh, erf) cost
+/// tens of nanoseconds each, so large maps are worth splitting; each entry is computed by one
+/// task, so the result does not depend on the thread count.
+pub(crate) const MAP_GRAIN: usize = 1 << 14;
+
+/// Applies φ to every entry of `x`.
+pub(crate) fn map_activation<T: Real>(act: Activation, x: &Matrix<T>) -> Matrix<T> {
+    let mut y = x.clone();
+    map_in_place(y.as_mut_slice(), |v| act.value(v));
+    y
+}
+
+/// v ← g(v) for every entry, in parallel chunks when the slice is large.
+pub(crate) fn map_in_place<T: Real>(data: &mut [T], g: impl Fn(T) -> T + Sync) {
+    if data.len() <= MAP_GRAIN {
+        data.iter_mut().for_each(|v| *v = g(*v));
+    } else {
+        data.par_chunks_mut(MAP_GRAIN)
+            .for_each(|c| c.iter_mut().for_each(|v| *v = g(*v)));
+    }
+}
+
+pub(crate) fn affine_forward<T: Real>(
+    aff: &Affine<'_, T>,
+    a: &Matrix<T>,
+    par: Par,
+) -> Result<Matrix<T>> {
+    let mut h = Matrix::zeros(a.rows(), aff.n_out());
+    aff.forward(a.as_ref(), h.as_mut(), par)?;
+    Ok(h)
+}
+
+/// φ'(z) entry by entry, given z and y = φ(z).
+pub(crate) fn slopes<T: Real>(act: Activation, x: &Matrix<T>, y: &Matrix<T>) -> Matrix<T> {
+    let mut d = y.clone();
+    let xs = x.as_slice();
+    if xs.len() <= MAP_GRAIN {
+        for (dv, &xv) in d.as_mut_slice().iter_mut().zip(xs) {
+            *dv = act.slope(xv, *dv);
+        }
+    } else {
+        d.as_mut_slice()
+            .par_chunks_mut(MAP_GRAIN)
+            .zip(xs.par_chunks(MAP_GRAIN))
+            .for_each(|(dc, xc)| {
+                for (dv, &xv) in dc.iter_mut().zip(xc) {
+                    *dv = act.slope(xv, *dv);
+                }
+            });
+    }
+    d
+}
