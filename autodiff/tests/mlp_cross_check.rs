@@ -1,44 +1,19 @@
-//! Two independent implementations of the same network must agree.
+//! The two engines must agree on the same model code.
 //!
-//! `mlp::Mlp` differentiates through its own layer-level rules (`mlp::affine`, the modes); here
-//! the same network is rebuilt from general primitives on [`Graph`] — slice θ, reshape to
-//! W, transpose, matmul, scale, add the bias row, activation — and differentiated by the
-//! general tape and the block forward mode. Values, JVPs, VJPs and the MSE gradient are
-//! compared for several depths, activations and both parameterizations.
+//! The layer engine differentiates `mlp::mlp` through its own hand-written rules (`affine.rs`,
+//! the forward and reverse modes); `mlp::GraphOps` runs the very same `mlp::mlp` on the
+//! reference engine, where each affine layer becomes general primitives (slice θ, reshape to
+//! W, transpose, matmul, scale, add the bias row) and φ the elementwise primitive, all
+//! differentiated by the general tape and the block forward mode. Values, JVPs, VJPs and the
+//! MSE gradient are compared for several depths, activations and both parameterizations.
 
 use autodiff::graph::{self, Graph};
-use autodiff::mlp::{Mlp, Parameterization};
+use autodiff::mlp::{mlp_on_graph, Mlp, Parameterization};
 use autodiff::{Activation, Tensor, Var};
-use linalg::{Matrix, Real};
+use linalg::Matrix;
 use proptest::prelude::*;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-
-/// f(X; θ) on the general graph, θ being the single input (shape [p]) and X a constant.
-fn mlp_on_graph<'a, T: Real>(
-    net: &'a Mlp,
-    x: &'a Tensor<T>,
-) -> impl Fn(&mut dyn Graph<T>, &[Var]) -> autodiff::Result<Var> + 'a {
-    move |g: &mut dyn Graph<T>, v: &[Var]| {
-        let theta = v[0];
-        let mut h = g.constant(x.clone());
-        for layer in net.layers() {
-            let (n_in, n_out) = (layer.n_in, layer.n_out);
-            let w = g.slice(theta, 0, layer.w_offset, n_out * n_in)?;
-            let w = g.reshape(w, &[n_out, n_in])?;
-            let wt = g.transpose(w)?;
-            let z = g.matmul(h, wt)?;
-            let z = g.scale(z, layer.w_scale)?;
-            let b = g.slice(theta, 0, layer.b_offset, n_out)?;
-            let b = g.scale(b, layer.b_scale)?;
-            h = g.add(z, b)?;
-            if !layer.is_last {
-                h = g.activation(net.activation(), h)?;
-            }
-        }
-        Ok(h)
-    }
-}
 
 fn uniform(rng: &mut ChaCha8Rng, n: usize) -> Vec<f64> {
     (0..n).map(|_| rng.random_range(-1.0..1.0)).collect()

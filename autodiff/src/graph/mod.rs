@@ -31,7 +31,8 @@
 //!
 //! This engine favours generality and checkability over speed: every value is a [`Tensor`],
 //! every operation allocates. Networks that must be fast run on the layer engine
-//! ([`crate::mlp`]).
+//! ([`crate::mlp`]), whose model code also runs here through `mlp::GraphOps`, so the two
+//! engines are compared on the same model.
 //!
 //! [`Tensor`]: crate::tensor::Tensor
 

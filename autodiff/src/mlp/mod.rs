@@ -9,6 +9,7 @@
 //! | `eval.rs` | [`LayerEval`]: f(X; θ) | n×width matrices |
 //! | `forward.rs` | [`Forward`]: k JVPs in one pass | a primal and a block of k tangents ([`LayerDual`]) |
 //! | `reverse.rs` | [`Reverse`]: records a [`LayerTape`]; [`LayerTape::backward`] sweeps a block of cotangents | tape indices |
+//! | `on_graph.rs` | [`GraphOps`]: the same model on the reference engine ([`crate::graph`]) | graph handles |
 //!
 //! The rules are in `affine.rs` ([`Affine`]: forward, JVP, VJP and the tangents of the VJP,
 //! side by side) and in [`crate::unary`] for φ. Around them: the network and its
@@ -29,6 +30,7 @@ pub mod jacobian;
 pub mod layout;
 pub mod net;
 pub mod ntk;
+pub mod on_graph;
 pub mod operators;
 pub mod ops;
 pub mod reverse;
@@ -45,6 +47,7 @@ pub use ntk::{
     ntk_by_contraction, ntk_cross_by_contraction, ntk_factor_bytes, ntk_memory_bytes,
     ntk_structured, ntk_traced,
 };
+pub use on_graph::{mlp_on_graph, GraphOps};
 pub use operators::{GaussNewtonOperator, NtkOperator, Ridge};
 pub use ops::{mlp, Ops};
 pub use reverse::{Cotangents, GradientSink, LayerTape, Node, NodeOp, ParamSink, Reverse};

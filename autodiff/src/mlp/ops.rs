@@ -5,7 +5,9 @@
 //! * [`super::forward::Forward`] (`forward.rs`): forward mode, values are a primal plus a
 //!   *block* of k tangents, so k JVPs share one pass and their products become GEMMs;
 //! * [`super::reverse::Reverse`] (`reverse.rs`): records the layer ops on a
-//!   [`super::reverse::LayerTape`], which then backpropagates a block of cotangents.
+//!   [`super::reverse::LayerTape`], which then backpropagates a block of cotangents;
+//! * [`super::on_graph::GraphOps`] (`on_graph.rs`): the same model on the reference engine,
+//!   for cross-checking.
 //!
 //! The rules themselves live in [`super::affine`] and [`crate::unary`]; the implementations
 //! only wire them to values. This file also holds the elementwise maps the modes share.
