@@ -7,9 +7,9 @@
 //!   them against finite differences and the adjoint identity. General, slow, easy to trust.
 //! * [`mlp`] — **the layer engine**: dense networks at speed. The model is written once
 //!   ([`mlp::mlp`] over the [`mlp::Ops`] trait) and run by one file per mode; on top of it:
-//!   whole Jacobians, the empirical NTK, Gauss–Newton and Hessian-vector products. Its model
-//!   code also runs on the reference engine (`mlp::GraphOps`), which is how the two engines are
-//!   cross-checked.
+//!   whole Jacobians, the empirical NTK, Gauss–Newton and Hessian-vector products, and the
+//!   linearised model. Its model code also runs on the reference engine (`mlp::GraphOps`), which
+//!   is how the two engines are cross-checked.
 //!
 //! Both read the scalar rules of elementwise functions from [`unary`] (value, slope,
 //! curvature). Errors are one enum, [`AdError`].

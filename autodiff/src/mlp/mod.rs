@@ -16,7 +16,8 @@
 //! parameterizations (`net.rs`, [`Mlp`]), where each parameter lives in θ (`layout.rs`), the
 //! seeded initialisation (`init.rs`), one-call entry points f, J·v, Jᵀu, MSE gradient
 //! (`api.rs`), whole Jacobians (`jacobian.rs`), the empirical NTK (`ntk.rs`), matrix-free
-//! kernel and Gauss–Newton operators (`operators.rs`) and Hessian-vector products (`hvp.rs`).
+//! kernel and Gauss–Newton operators (`operators.rs`), Hessian-vector products (`hvp.rs`) and
+//! the linearised model f_lin(δ) = f(θ₀) + Jδ with those as its faces (`linearized.rs`).
 //!
 //! Use this engine for anything that runs at scale; use the reference engine to check it.
 
@@ -28,6 +29,7 @@ pub mod hvp;
 pub mod init;
 pub mod jacobian;
 pub mod layout;
+pub mod linearized;
 pub mod net;
 pub mod ntk;
 pub mod on_graph;
@@ -42,10 +44,11 @@ pub use hvp::{gauss_newton_vp, mse_hvp};
 pub use init::NormalStream;
 pub use jacobian::{jacobian_by_jvp, jacobian_by_vjp, jacobian_columns_by_jvp};
 pub use layout::{ParamEntry, ParamKind, ParamLayout};
+pub use linearized::Linearized;
 pub use net::{Layer, Mlp, Parameterization};
 pub use ntk::{
     ntk_by_contraction, ntk_cross_by_contraction, ntk_factor_bytes, ntk_memory_bytes,
-    ntk_structured, ntk_traced,
+    ntk_structured, ntk_traced, NtkForm,
 };
 pub use on_graph::{mlp_on_graph, GraphOps};
 pub use operators::{GaussNewtonOperator, NtkOperator, Ridge};

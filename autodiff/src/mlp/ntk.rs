@@ -345,6 +345,25 @@ fn check_pair<T: Real>(
     Ok(())
 }
 
+/// Which kernel: the full (n·o)×(n·o) K or the output-traced n×n Θ = (1/o)·Σ_a K[(·, a), (·, a)].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum NtkForm {
+    /// K[(i, a), (j, b)] for every pair of outputs ([`ntk_structured`]).
+    Full,
+    /// Θ[i, j] = (1/o)·Σ_a K[(i, a), (j, a)] ([`ntk_traced`]).
+    Traced,
+}
+
+/// The kernel of one or two sets of factors (see [`assemble`]).
+pub(crate) fn kernel_from_factors<'t, T: Real>(
+    net: &Mlp,
+    f1: &Factors<'t, T>,
+    f2: Option<&Factors<'t, T>>,
+    form: NtkForm,
+) -> Result<Matrix<T>> {
+    assemble(net, f1, f2, form == NtkForm::Traced)
+}
+
 /// The full empirical NTK K(X₁, X₂), (n₁·o)×(n₂·o), by per-layer structured products, without
 /// forming J. `x2 = None` means X₂ = X₁: then only one backward pass is made and only the
 /// upper triangle of tiles is computed (the lower is its mirror).

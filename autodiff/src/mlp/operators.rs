@@ -2,7 +2,8 @@
 //! Gauss–Newton matrix JᵀJ + λI on the p parameters, for CG without forming J or K.
 //!
 //! Both replay one recorded [`LayerTape`] (the forward values at θ), so a product costs one VJP
-//! and one JVP and no forward pass. Both validate the ridge λ the same way ([`Ridge`]).
+//! and one JVP and no forward pass. They are the two faces of
+//! [`super::linearized::Linearized`] and share one validation of the ridge λ ([`Ridge`]).
 
 use super::api::check_len;
 use super::net::Mlp;
