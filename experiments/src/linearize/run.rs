@@ -2,9 +2,9 @@
 //! pieces (kernel plan, kernel ridge, closed-form GD) and the train/ loop.
 
 use super::plan::{self, Dims};
-use super::{fit, Config, CurveRow, Summary, TestPredictions, Timings};
+use super::{fit, Config, CurveRow, Fit, Summary, TestPredictions, Timings};
 use crate::data::{cast, Dataset};
-use crate::metrics::{rel_diff_scaled, squared_loss};
+use crate::metrics::{rel_diff, rel_diff_scaled, squared_loss};
 use crate::model::{self, KernelForm};
 use crate::progress::Observer;
 use crate::tangent::{kernel_ridge, ClosedFormGd, KernelPlan, RidgeSolver};
@@ -22,6 +22,8 @@ struct Start<T: Real> {
     theta0: Vec<T>,
     f0_train: Matrix<f64>,
     f0_test: Matrix<f64>,
+    /// r₀ = f₀ − Y on the training set, n×o row-major.
+    r0: Vec<f64>,
 }
 
 /// λ_max, λ_min, κ and the eigendecomposition of K.
@@ -47,46 +49,16 @@ pub(super) fn run_typed<T: Real>(
     }
     let form = kp.form;
     let st = start::<T>(cfg, &mlp, ds)?;
-    let y = ds.y_train.as_slice();
-    let r0: Vec<f64> = st
-        .f0_train
-        .as_slice()
-        .iter()
-        .zip(y)
-        .map(|(f, t)| f - t)
-        .collect();
-
+    let (y, r0) = (ds.y_train.as_slice(), st.r0.clone());
     let (k, k_test) = timed(obs, "empirical NTK", &mut secs.kernel, || {
-        let k = model::ntk(&mlp, &st.theta0, st.x_train.as_ref(), None, form)?;
-        let kt = model::ntk(
-            &mlp,
-            &st.theta0,
-            st.x_test.as_ref(),
-            Some(st.x_train.as_ref()),
-            form,
-        )?;
-        Ok((k, kt))
+        kernels(&mlp, &st, form)
     })?;
-    if let Some((i, j)) = k.find_non_finite() {
-        bail!("the empirical NTK has a non-finite entry at ({i}, {j}): the network overflowed at θ₀ (try a smaller --sigma-w or --sigma-b)");
-    }
-    let nk = k.rows();
     let cols = if form == KernelForm::Full { 1 } else { o };
-    // Right-hand sides in kernel layout: a vector of n·o, or an n×o matrix for the traced form.
-    let r0_k = Matrix::from_fn(nk, cols, |i, j| r0[i * cols + j]);
-    let rhs = Matrix::from_fn(nk, cols, |i, j| -r0_k.get(i, j));
-
-    // (a) Newton: (K + λI)α = Y − f₀.
-    let mut eig_early = None;
-    let (alpha, solver) = timed(obs, "Newton step (Cholesky)", &mut secs.newton, || {
-        kernel_ridge::solve(&k, cfg.lambda, &rhs, &mut eig_early)
-    })?;
-    if let RidgeSolver::Eigen { .. } = &solver {
-        obs.message(&format!("note: Newton step by {solver}"));
-    }
-    let newton_train = plus_kernel(&st.f0_train, &k, &alpha)?;
-    let newton_test = plus_kernel(&st.f0_test, &k_test, &alpha)?;
-    let newton = fit(ds, &newton_train, &newton_test);
+    // r₀ in kernel layout: a vector of n·o, or an n×o matrix for the traced form.
+    let r0_k = Matrix::from_fn(k.rows(), cols, |i, j| r0[i * cols + j]);
+    let nt = newton_step(cfg, ds, &st, &k, &k_test, &r0_k, obs, &mut secs.newton)?;
+    let (alpha, solver, newton_test, newton, eig_early) =
+        (nt.alpha, nt.solver, nt.test, nt.fit, nt.eig);
 
     let sp = timed(
         obs,
@@ -107,41 +79,25 @@ pub(super) fn run_typed<T: Real>(
     // (b) GD on the real network.
     let target_loss = 1.01 * newton.train_loss;
     let t0 = Instant::now();
-    obs.begin("gradient descent", cfg.steps as u64);
     let (theta, curve, steps_gd) =
         network_gd(cfg, &mlp, &st, ds, lr, target_loss, &closed, &lin_at, obs)
             .map_err(|e| diverged_hint(e, lr, max_stable_lr))?;
-    obs.end();
     secs.gradient_descent = t0.elapsed().as_secs_f64();
 
     let f_gd_train = model::forward_f64(&mlp, &theta, st.x_train.as_ref())?;
     let f_gd_test = model::forward_f64(&mlp, &theta, st.x_test.as_ref())?;
     let (lin_train, lin_test) = lin_at(cfg.steps as f64)?;
-    let norm_t = |v: &[T]| v.iter().map(|x| x.to_f64().powi(2)).sum::<f64>().sqrt();
-    let dtheta: Vec<T> = theta.iter().zip(&st.theta0).map(|(a, b)| *a - *b).collect();
+    let theta_f64 = |v: &[T]| -> Vec<f64> { v.iter().map(|x| x.to_f64()).collect() };
 
     let relative_kernel_change = if cfg.kernel_change {
-        obs.begin("NTK at θ_T", 0);
-        let kt = model::ntk(&mlp, &theta, st.x_train.as_ref(), None, form)?;
-        obs.end();
-        Some(rel_diff_scaled(kt.as_slice(), k.as_slice(), k.norm_fro()))
+        Some(kernel_change(&mlp, &theta, &st, &k, form, obs)?)
     } else {
         None
     };
     let cg_fig = if form == KernelForm::Full {
         let t0 = Instant::now();
         obs.begin("CG in parameter space", 0);
-        let inputs = super::cg_check::Inputs {
-            mlp: &mlp,
-            theta0: &st.theta0,
-            x_train: st.x_train.as_ref(),
-            x_test: st.x_test.as_ref(),
-            f0_test: st.f0_test.as_slice(),
-            r0: &r0,
-            alpha: &alpha,
-            newton_test: &newton_test,
-        };
-        let c = super::cg_check::parameter_cg(cfg, &inputs)?;
+        let c = parameter_cg(cfg, &mlp, &st, &r0, &alpha, &newton_test)?;
         obs.end();
         secs.cg = Some(t0.elapsed().as_secs_f64());
         Some(c)
@@ -176,7 +132,7 @@ pub(super) fn run_typed<T: Real>(
             &lin_test,
             crate::metrics::norm(f_gd_test.as_slice()),
         ),
-        relative_parameter_change: norm_t(&dtheta) / norm_t(&st.theta0),
+        relative_parameter_change: rel_diff(&theta_f64(&theta), &theta_f64(&st.theta0)),
         relative_kernel_change,
         steps_to_newton_loss_linearized: closed.steps_to(target_loss),
         steps_to_newton_loss_gd: steps_gd,
@@ -193,18 +149,127 @@ pub(super) fn run_typed<T: Real>(
         },
     };
     if let Some(dir) = &cfg.dump {
-        let bundle = super::audit::Bundle {
-            mlp: &mlp,
-            theta0: &st.theta0,
-            f0_train: &st.f0_train,
-            k: &k,
-            alpha: &alpha,
-            pred_test: &summary.test_predictions.newton,
-            form,
-        };
-        super::audit::dump(dir, cfg, ds, &bundle)?;
+        let pred = &summary.test_predictions.newton;
+        dump_bundle(dir, cfg, ds, &mlp, &st, &k, &alpha, pred, form)?;
     }
     Ok(summary)
+}
+
+/// The Newton step's solution, how it was solved, its test predictions and fit, and the
+/// eigendecomposition if the fallback computed it.
+struct NewtonStep {
+    alpha: Matrix<f64>,
+    solver: RidgeSolver,
+    test: Vec<f64>,
+    fit: Fit,
+    eig: Option<SymmetricEigen<f64>>,
+}
+
+/// (a) Newton: (K + λI)α = Y − f₀, then f₀ + Kα on train and test.
+#[allow(clippy::too_many_arguments)]
+fn newton_step<T: Real>(
+    cfg: &Config,
+    ds: &Dataset,
+    st: &Start<T>,
+    k: &Matrix<f64>,
+    k_test: &Matrix<f64>,
+    r0_k: &Matrix<f64>,
+    obs: &mut dyn Observer,
+    seconds: &mut f64,
+) -> Result<NewtonStep> {
+    let rhs = Matrix::from_fn(r0_k.rows(), r0_k.cols(), |i, j| -r0_k.get(i, j));
+    let mut eig = None;
+    let (alpha, solver) = timed(obs, "Newton step (Cholesky)", seconds, || {
+        kernel_ridge::solve(k, cfg.lambda, &rhs, &mut eig)
+    })?;
+    if let RidgeSolver::Eigen { .. } = &solver {
+        obs.message(&format!("note: Newton step by {solver}"));
+    }
+    let train = plus_kernel(&st.f0_train, k, &alpha)?;
+    let test = plus_kernel(&st.f0_test, k_test, &alpha)?;
+    Ok(NewtonStep {
+        fit: fit(ds, &train, &test),
+        alpha,
+        solver,
+        test,
+        eig,
+    })
+}
+
+/// K(X, X) and K(X*, X) at θ₀, refusing a kernel that overflowed.
+fn kernels<T: Real>(
+    mlp: &Mlp,
+    st: &Start<T>,
+    form: KernelForm,
+) -> Result<(Matrix<f64>, Matrix<f64>)> {
+    let (x, xt) = (st.x_train.as_ref(), st.x_test.as_ref());
+    let k = model::ntk(mlp, &st.theta0, x, None, form)?;
+    if let Some((i, j)) = k.find_non_finite() {
+        bail!("the empirical NTK has a non-finite entry at ({i}, {j}): the network overflowed at θ₀ (try a smaller --sigma-w or --sigma-b)");
+    }
+    Ok((k, model::ntk(mlp, &st.theta0, xt, Some(x), form)?))
+}
+
+/// The audit bundle of `--dump` (see `audit`).
+#[allow(clippy::too_many_arguments)]
+fn dump_bundle<T: Real>(
+    dir: &std::path::Path,
+    cfg: &Config,
+    ds: &Dataset,
+    mlp: &Mlp,
+    st: &Start<T>,
+    k: &Matrix<f64>,
+    alpha: &Matrix<f64>,
+    pred_test: &[f64],
+    form: KernelForm,
+) -> Result<()> {
+    let bundle = super::audit::Bundle {
+        mlp,
+        theta0: &st.theta0,
+        f0_train: &st.f0_train,
+        k,
+        alpha,
+        pred_test,
+        form,
+    };
+    super::audit::dump(dir, cfg, ds, &bundle)
+}
+
+/// ‖K_T − K₀‖_F/‖K₀‖_F with K_T the kernel at the trained θ.
+fn kernel_change<T: Real>(
+    mlp: &Mlp,
+    theta: &[T],
+    st: &Start<T>,
+    k: &Matrix<f64>,
+    form: KernelForm,
+    obs: &mut dyn Observer,
+) -> Result<f64> {
+    obs.begin("NTK at θ_T", 0);
+    let kt = model::ntk(mlp, theta, st.x_train.as_ref(), None, form)?;
+    obs.end();
+    Ok(rel_diff_scaled(kt.as_slice(), k.as_slice(), k.norm_fro()))
+}
+
+/// The Newton step again by CG in parameter space (see `cg_check`).
+fn parameter_cg<T: Real>(
+    cfg: &Config,
+    mlp: &Mlp,
+    st: &Start<T>,
+    r0: &[f64],
+    alpha: &Matrix<f64>,
+    newton_test: &[f64],
+) -> Result<super::CgFigures> {
+    let inputs = super::cg_check::Inputs {
+        mlp,
+        theta0: &st.theta0,
+        x_train: st.x_train.as_ref(),
+        x_test: st.x_test.as_ref(),
+        f0_test: st.f0_test.as_slice(),
+        r0,
+        alpha,
+        newton_test,
+    };
+    super::cg_check::parameter_cg(cfg, &inputs)
 }
 
 /// Plans the run with both kernel forms and picks one within the memory budget.
@@ -232,7 +297,14 @@ fn start<T: Real>(cfg: &Config, mlp: &Mlp, ds: &Dataset) -> Result<Start<T>> {
     let theta0: Vec<T> = mlp.init(cfg.model.seed);
     let f0_train = model::forward_f64(mlp, &theta0, x_train.as_ref())?;
     let f0_test = model::forward_f64(mlp, &theta0, x_test.as_ref())?;
+    let r0 = f0_train
+        .as_slice()
+        .iter()
+        .zip(ds.y_train.as_slice())
+        .map(|(f, t)| f - t)
+        .collect();
     Ok(Start {
+        r0,
         y_train: cast(&ds.y_train),
         x_train,
         x_test,
@@ -335,6 +407,7 @@ fn network_gd<T: Real>(
         st.y_train.as_ref(),
         lr,
     );
+    obs.begin("gradient descent", cfg.steps as u64);
     let record_every = (cfg.steps / 100).max(1);
     let mut curve = Vec::new();
     let m = ds.n_test();
@@ -360,5 +433,6 @@ fn network_gd<T: Real>(
         },
         obs,
     )?;
+    obs.end();
     Ok((method.theta, curve, tr.reached_target))
 }
