@@ -683,3 +683,25 @@ fn sample_counts_are_checked() {
         assert!(e.contains("synthetic samples"), "{e}");
     }
 }
+
+/// Digits are 8×8 images: with one pooled σ no test pixel can be blown up by a pixel that is
+/// (almost) never lit in a small training subset, which per-feature scaling did (|z| = 142).
+#[test]
+fn digits_test_inputs_stay_on_the_training_scale() {
+    for seed in 0..8 {
+        let ds = experiments::data::load(&experiments::data::DataConfig {
+            spec: experiments::data::DataSpec::Digits,
+            n_train: 50,
+            n_test: 500,
+            seed,
+        })
+        .unwrap();
+        let z = ds.max_abs_test_input();
+        assert!(z.is_finite() && z < 10.0, "seed {seed}: max |z| = {z}");
+        // Pooled: the training inputs have unit variance on average over features.
+        let n = ds.x_train.rows() as f64;
+        let var: f64 =
+            ds.x_train.as_slice().iter().map(|v| v * v).sum::<f64>() / (n * ds.input_dim() as f64);
+        assert!((var - 1.0).abs() < 1e-9, "mean variance {var}");
+    }
+}

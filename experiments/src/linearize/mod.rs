@@ -130,6 +130,8 @@ pub struct Summary {
     pub n_test: usize,
     /// Input dimension.
     pub input_dim: usize,
+    /// Largest |x| over the standardised test inputs (the scaling uses training statistics).
+    pub max_abs_test_input: f64,
     /// Outputs.
     pub output_dim: usize,
     /// Parameters p.

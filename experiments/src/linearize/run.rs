@@ -110,6 +110,7 @@ pub(super) fn run_typed<T: Real>(
         n_train: n,
         n_test: m,
         input_dim: d,
+        max_abs_test_input: ds.max_abs_test_input(),
         output_dim: o,
         num_params: mlp.num_params(),
         kernel_form: form,
