@@ -240,6 +240,41 @@ impl Unary for Square {
     }
 }
 
+/// Softsign: y = x/(1 + |x|), a rational squashing function in (−1, 1) (Bergstra et al.,
+/// "Quadratic polynomials learn better image features", 2009; compared with tanh in Glorot &
+/// Bengio, "Understanding the difficulty of training deep feedforward neural networks",
+/// AISTATS 2010). Its three rules, with d = 1 + |x|:
+///
+/// * forward: y = x/d;
+/// * JVP: ẏ = ẋ/d² (g' = 1/d² = (1 − |y|)², continuous at 0);
+/// * VJP: x̄ = ȳ/d², the same diagonal Jacobian;
+///
+/// and the curvature g'' = −2·sign(x)/d³, which jumps from +2 to −2 at 0, where it is taken as
+/// 0 (the mean of the one-sided limits, as ReLU's slope takes a one-sided value at its kink).
+/// As a tensor primitive it is `graph::prims::Elementwise(Softsign)`.
+#[derive(Clone, Copy, Debug)]
+pub struct Softsign;
+impl Unary for Softsign {
+    fn value<T: Real>(&self, x: T) -> T {
+        x / (T::one() + x.abs())
+    }
+    fn slope<T: Real>(&self, x: T, _y: T) -> T {
+        let d = T::one() + x.abs();
+        T::one() / (d * d)
+    }
+    fn curvature<T: Real>(&self, x: T, _y: T) -> T {
+        let d = T::one() + x.abs();
+        let two = T::one() + T::one();
+        if x > T::zero() {
+            -two / (d * d * d)
+        } else if x < T::zero() {
+            two / (d * d * d)
+        } else {
+            T::zero()
+        }
+    }
+}
+
 /// The activation functions a network may use, as one value that dispatches to the rules
 /// above (so models can choose an activation at run time).
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -407,5 +442,39 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn softsign_rules_match_its_definition_and_differences() {
+        let h = 1e-5;
+        for &x in &[-3.1f64, -0.9, -1e-3, 0.0, 2e-3, 0.6, 4.2] {
+            let y = Softsign.value(x);
+            assert_eq!(y, x / (1.0 + x.abs()));
+            assert_eq!(Softsign.value(-x), -y, "odd");
+            let s = Softsign.slope(x, y);
+            assert!(
+                (s - (1.0 - y.abs()).powi(2)).abs() < 1e-15,
+                "slope = (1 − |y|)²"
+            );
+            // At 0 the central difference is 1/(1 + h): O(h) off, because g'' jumps there.
+            let tol = if x == 0.0 { 2.0 * h } else { 1e-8 };
+            let fd = (Softsign.value(x + h) - Softsign.value(x - h)) / (2.0 * h);
+            assert!(
+                (fd - s).abs() < tol,
+                "softsign slope at {x}: fd {fd} vs {s}"
+            );
+            if x.abs() > 1e-2 {
+                // g'' jumps at 0, so its difference quotient is only checked away from 0.
+                let fd2 = (Softsign.slope(x + h, 0.0) - Softsign.slope(x - h, 0.0)) / (2.0 * h);
+                let c = Softsign.curvature(x, y);
+                assert!(
+                    (fd2 - c).abs() < 1e-7,
+                    "softsign curvature at {x}: fd {fd2} vs {c}"
+                );
+            }
+        }
+        assert_eq!(Softsign.curvature(0.0, 0.0), 0.0);
+        assert_eq!(Softsign.value(f32::MAX), 1.0, "no overflow: y → ±1");
+        assert_eq!(Softsign.slope(1e300, 1.0), 0.0);
     }
 }

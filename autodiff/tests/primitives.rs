@@ -17,7 +17,7 @@ use autodiff::graph::prims::{
     Sub, Sum, SumAxis,
 };
 use autodiff::graph::{self, Graph, Tape};
-use autodiff::unary::{Exp, Log, Square};
+use autodiff::unary::{Exp, Log, Softsign, Square};
 use autodiff::{Activation, AdError, Tensor, Var};
 use linalg::{Matrix, Real};
 use proptest::prelude::*;
@@ -244,6 +244,18 @@ proptest! {
                 ][which];
                 check_primitive(&Elementwise(act), &[(shape, kind)], seed);
             }
+        }
+    }
+
+    #[test]
+    fn softsign(r in 1usize..4, c in 1usize..5, seed in any::<u64>()) {
+        // FD, adjoint, block and precision checks, then the forward rule by its definition.
+        check_primitive(&Elementwise(Softsign), &[(vec![r, c], Values::Any)], seed);
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let x = Tensor::from_vec(&[r, c], draw(&mut rng, r * c, Values::Any)).unwrap();
+        let y = graph::eval(apply(&prim(Elementwise(Softsign))), std::slice::from_ref(&x)).unwrap();
+        for (yi, xi) in y.data().iter().zip(x.data()) {
+            prop_assert_eq!(*yi, xi / (1.0 + xi.abs()));
         }
     }
 
