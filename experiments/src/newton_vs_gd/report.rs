@@ -6,6 +6,23 @@ use anyhow::Result;
 
 /// Tables, curves and charts of a run.
 pub fn output(s: &Summary) -> Result<RunOutput> {
+    Ok(RunOutput {
+        experiment: "newton-vs-gd".into(),
+        summary: serde_json::json!({
+            "experiment": "newton-vs-gd",
+            "versions": crate::report::versions(),
+            "seed": s.config.seed,
+            "summary": s,
+        }),
+        tables: vec![solver_table(s)],
+        curves: vec![curves(s)],
+        charts: vec![error_chart(s), loss_chart(s)],
+        notes: notes(s),
+    })
+}
+
+/// One row per solver: iterations to ε beside the textbook estimate, final error, wall time.
+fn solver_table(s: &Summary) -> Table {
     let mut t = Table::new(
         &format!(
             "newton-vs-gd: {} least squares, A {}×{}, κ = {:.4}, ε = {:e}",
@@ -45,6 +62,11 @@ pub fn output(s: &Summary) -> Result<RunOutput> {
         "0 (reference)".into(),
         fmt(s.newton.seconds),
     ]);
+    t
+}
+
+/// The closed-form check of GD and, when underdetermined, where GD ended.
+fn notes(s: &Summary) -> Vec<String> {
     let mut notes = vec![format!(
         "GD error against its closed form Σ(1 − ηλᵢ)^(2t)cᵢ²: largest deviation {} of the initial error",
         fmt(s.gd_closed_form_max_deviation)
@@ -56,10 +78,35 @@ pub fn output(s: &Summary) -> Result<RunOutput> {
             fmt(f)
         ));
     }
-    let mut curves = Curves {
+    notes
+}
+
+/// curves.csv: the GD rows (solver 0) then the CG rows (solver 1, no closed form).
+fn curves(s: &Summary) -> Curves {
+    let gd = s.gd_curve.iter().map(|g| {
+        vec![
+            0.0,
+            g.iteration as f64,
+            g.error,
+            g.closed_form_error,
+            g.loss,
+            g.seconds,
+        ]
+    });
+    let cg = s.cg_curve.iter().map(|c| {
+        vec![
+            1.0,
+            c.iteration as f64,
+            c.error,
+            f64::NAN,
+            c.loss,
+            c.seconds,
+        ]
+    });
+    Curves {
         name: "curves".into(),
         columns: [
-            "solver",
+            "solver (0 = GD, 1 = CG)",
             "iteration",
             "rel_error",
             "closed_form_rel_error",
@@ -68,30 +115,13 @@ pub fn output(s: &Summary) -> Result<RunOutput> {
         ]
         .map(String::from)
         .to_vec(),
-        rows: vec![],
-    };
-    for g in &s.gd_curve {
-        curves.rows.push(vec![
-            0.0,
-            g.iteration as f64,
-            g.error,
-            g.closed_form_error,
-            g.loss,
-            g.seconds,
-        ]);
+        rows: gd.chain(cg).collect(),
     }
-    for c in &s.cg_curve {
-        curves.rows.push(vec![
-            1.0,
-            c.iteration as f64,
-            c.error,
-            f64::NAN,
-            c.loss,
-            c.seconds,
-        ]);
-    }
-    curves.columns[0] = "solver (0 = GD, 1 = CG)".into();
-    let mut by_iter = Chart::new(
+}
+
+/// Relative error against iterations (log-log, iterations shifted by one so step 0 shows).
+fn error_chart(s: &Summary) -> Chart {
+    let mut ch = Chart::new(
         "error_vs_iterations",
         "Relative error against iterations",
         "iteration",
@@ -100,7 +130,7 @@ pub fn output(s: &Summary) -> Result<RunOutput> {
         true,
     );
     let shift = |k: usize| (k + 1) as f64;
-    by_iter.add(
+    ch.add(
         "GD (measured)",
         s.gd_curve
             .iter()
@@ -108,7 +138,7 @@ pub fn output(s: &Summary) -> Result<RunOutput> {
             .collect(),
         SeriesStyle::Line,
     );
-    by_iter.add(
+    ch.add(
         "GD closed form (1 − ηλᵢ)ᵗ",
         s.gd_curve
             .iter()
@@ -116,7 +146,7 @@ pub fn output(s: &Summary) -> Result<RunOutput> {
             .collect(),
         SeriesStyle::Dashed,
     );
-    by_iter.add(
+    ch.add(
         "CG",
         s.cg_curve
             .iter()
@@ -124,13 +154,18 @@ pub fn output(s: &Summary) -> Result<RunOutput> {
             .collect(),
         SeriesStyle::Line,
     );
-    by_iter.add(
+    ch.add(
         "Newton (1 step)",
         vec![(shift(1), 1e-16_f64.max(s.newton.final_rel_error))],
         SeriesStyle::Points,
     );
+    ch
+}
+
+/// Excess loss L(x) − L(x*) against wall time (log-log; rows at time 0 are left out).
+fn loss_chart(s: &Summary) -> Chart {
     let excess = |l: f64| (l - s.loss_min).max(1e-300);
-    let mut by_time = Chart::new(
+    let mut ch = Chart::new(
         "loss_vs_time",
         "Excess loss against wall time",
         "seconds",
@@ -138,7 +173,7 @@ pub fn output(s: &Summary) -> Result<RunOutput> {
         true,
         true,
     );
-    by_time.add(
+    ch.add(
         "GD",
         s.gd_curve
             .iter()
@@ -147,7 +182,7 @@ pub fn output(s: &Summary) -> Result<RunOutput> {
             .collect(),
         SeriesStyle::Line,
     );
-    by_time.add(
+    ch.add(
         "CG",
         s.cg_curve
             .iter()
@@ -156,22 +191,10 @@ pub fn output(s: &Summary) -> Result<RunOutput> {
             .collect(),
         SeriesStyle::Line,
     );
-    by_time.add(
+    ch.add(
         "Newton",
         vec![(s.newton.seconds.max(1e-7), 1e-300_f64.max(1e-30))],
         SeriesStyle::Points,
     );
-    Ok(RunOutput {
-        experiment: "newton-vs-gd".into(),
-        summary: serde_json::json!({
-            "experiment": "newton-vs-gd",
-            "versions": crate::report::versions(),
-            "seed": s.config.seed,
-            "summary": s,
-        }),
-        tables: vec![t],
-        curves: vec![curves],
-        charts: vec![by_iter, by_time],
-        notes,
-    })
+    ch
 }

@@ -11,12 +11,17 @@
 //! * relative parameter change ‖θ_T − θ₀‖/‖θ₀‖: the step ‖θ_T − θ₀‖ stays O(1) (Lee et al.
 //!   2019, Thm 2.1) while ‖θ₀‖ ∝ √p, so width^(−1/2) with one hidden layer (p ∝ width) and
 //!   width⁻¹ with two or more (p ∝ width²).
+
+mod report;
+
+pub use report::output;
+
 use crate::data::{self, DataConfig};
 use crate::linearize;
 use crate::metrics::{bootstrap_slope, local_slopes, loglog_slope, mean_std};
 use crate::model::ModelConfig;
 use crate::progress::Observer;
-use crate::report::{self, table::fmt, table::pct, Chart, Curves, RunOutput, SeriesStyle, Table};
+use crate::report::RunOutput;
 use anyhow::{bail, Result};
 use serde::{Deserialize, Serialize};
 
@@ -24,23 +29,23 @@ use serde::{Deserialize, Serialize};
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Config {
-    /// Data.
+    /// The data set and its train/test sizes, the same for every run.
     pub data: DataConfig,
     /// Network template (its widths are replaced by each swept width, `depth` times).
     pub model: ModelConfig,
-    /// Widths swept.
+    /// Hidden widths swept, in this order.
     pub widths: Vec<usize>,
-    /// Hidden layers.
+    /// Hidden layers, each of the swept width.
     pub depth: usize,
-    /// Seeds per width (0, 1, …).
+    /// Runs per width, with network seeds 0, 1, ….
     pub seeds: usize,
-    /// Ridge λ.
+    /// Ridge λ of each run's Newton step.
     pub lambda: f64,
-    /// GD steps.
+    /// GD steps T of each run.
     pub steps: usize,
     /// Step size (None: 1/λ_max(K/n) per run).
     pub lr: Option<f64>,
-    /// Precision.
+    /// Precision of each run's network arithmetic.
     pub dtype: linearize::Dtype,
     /// Memory budget per run in MiB (None: 70% of the available memory).
     pub max_memory_mib: Option<u64>,
@@ -72,36 +77,128 @@ impl Default for Config {
 pub struct Point {
     /// Hidden width.
     pub width: usize,
-    /// Seed.
+    /// Seed of the network's initialisation.
     pub seed: u64,
-    /// Parameters.
+    /// Parameter count p of the network.
     pub num_params: usize,
-    /// ‖f_GD − f_lin‖/‖f_GD‖ on test inputs.
+    /// ‖f_GD − f_lin‖/‖f_GD‖ on test inputs after T steps.
     pub function_gap: f64,
     /// ‖θ_T − θ₀‖/‖θ₀‖.
     pub parameter_change: f64,
-    /// ‖K_T − K₀‖_F/‖K₀‖_F.
+    /// ‖K_T − K₀‖_F/‖K₀‖_F (NaN when the run did not compute it).
     pub kernel_change: f64,
-    /// Test accuracy (or NaN for regression) of GD, linearised GD, Newton.
+    /// Arg-max test accuracy of GD on the network after T steps (NaN for regression).
     pub test_accuracy_gd: f64,
-    /// Linearised GD.
+    /// Arg-max test accuracy of linearised GD after T steps (NaN for regression).
     pub test_accuracy_linearized: f64,
-    /// Newton.
+    /// Arg-max test accuracy of the Newton step (NaN for regression).
     pub test_accuracy_newton: f64,
-    /// Test losses.
+    /// Test loss 1/(2m)‖f − Y‖² of GD on the network after T steps.
     pub test_loss_gd: f64,
-    /// Linearised GD.
+    /// Test loss of linearised GD after T steps.
     pub test_loss_linearized: f64,
+}
+
+/// A per-run figure of [`Point`] that the sweep tabulates, fits or writes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Figure {
+    /// [`Point::function_gap`].
+    FunctionGap,
+    /// [`Point::parameter_change`].
+    ParameterChange,
+    /// [`Point::kernel_change`].
+    KernelChange,
+    /// [`Point::test_accuracy_gd`].
+    TestAccuracyGd,
+    /// [`Point::test_accuracy_linearized`].
+    TestAccuracyLinearized,
+    /// [`Point::test_accuracy_newton`].
+    TestAccuracyNewton,
+}
+
+impl Figure {
+    /// The three figures whose width dependence the sweep fits, in the order of
+    /// [`Summary::slopes`].
+    pub const FITTED: [Figure; 3] = [
+        Figure::FunctionGap,
+        Figure::ParameterChange,
+        Figure::KernelChange,
+    ];
+
+    /// Every figure, in the order of the columns of points.csv.
+    pub const ALL: [Figure; 6] = [
+        Figure::FunctionGap,
+        Figure::ParameterChange,
+        Figure::KernelChange,
+        Figure::TestAccuracyGd,
+        Figure::TestAccuracyLinearized,
+        Figure::TestAccuracyNewton,
+    ];
+
+    /// The figure's name in the CSV, the JSON and the tables (the [`Point`] field's name).
+    pub fn name(self) -> &'static str {
+        match self {
+            Figure::FunctionGap => "function_gap",
+            Figure::ParameterChange => "parameter_change",
+            Figure::KernelChange => "kernel_change",
+            Figure::TestAccuracyGd => "test_accuracy_gd",
+            Figure::TestAccuracyLinearized => "test_accuracy_linearized",
+            Figure::TestAccuracyNewton => "test_accuracy_newton",
+        }
+    }
+
+    /// The figure's value in one run.
+    pub fn value(self, p: &Point) -> f64 {
+        match self {
+            Figure::FunctionGap => p.function_gap,
+            Figure::ParameterChange => p.parameter_change,
+            Figure::KernelChange => p.kernel_change,
+            Figure::TestAccuracyGd => p.test_accuracy_gd,
+            Figure::TestAccuracyLinearized => p.test_accuracy_linearized,
+            Figure::TestAccuracyNewton => p.test_accuracy_newton,
+        }
+    }
+
+    /// The formula, as an axis label of the charts.
+    pub fn label(self) -> &'static str {
+        match self {
+            Figure::FunctionGap => "‖f_GD − f_lin‖/‖f_GD‖ (test)",
+            Figure::ParameterChange => "‖θ_T − θ₀‖/‖θ₀‖",
+            Figure::KernelChange => "‖K_T − K₀‖_F/‖K₀‖_F",
+            Figure::TestAccuracyGd => "test accuracy, GD",
+            Figure::TestAccuracyLinearized => "test accuracy, linearised GD",
+            Figure::TestAccuracyNewton => "test accuracy, Newton",
+        }
+    }
+
+    /// The predicted asymptotic exponent against width and its source (see the module docs).
+    fn prediction(self, depth: usize) -> (f64, &'static str) {
+        match self {
+            Figure::ParameterChange if depth == 1 => (
+                -0.5,
+                "‖θ_T − θ₀‖ = O(1) (Lee et al. 2019, Thm 2.1) over ‖θ₀‖ ∝ √p, p ∝ width",
+            ),
+            Figure::ParameterChange => (
+                -1.0,
+                "‖θ_T − θ₀‖ = O(1) (Lee et al. 2019, Thm 2.1) over ‖θ₀‖ ∝ √p, p ∝ width²",
+            ),
+            _ => (
+                -1.0,
+                "dΘ/dt = O(1/width) (Dyer & Gur-Ari 2020; Huang & Yau 2020)",
+            ),
+        }
+    }
 }
 
 /// A fitted power law with its uncertainty and what theory predicts.
 #[derive(Clone, Debug, Serialize)]
 pub struct Slope {
-    /// Which figure.
+    /// The fitted figure's [`Figure::name`].
     pub figure: String,
     /// Exponent of the least-squares fit of log10(mean over seeds) on log10(width).
     pub slope: Option<f64>,
-    /// log10 intercept.
+    /// Intercept of that fit: log10 of the fitted figure at width 1.
     pub intercept: Option<f64>,
     /// 95% percentile-bootstrap interval of the slope, resampling seeds within each width.
     pub ci95: Option<(f64, f64)>,
@@ -116,9 +213,9 @@ pub struct Slope {
 /// A (width, seed) run that did not finish, and why.
 #[derive(Clone, Debug, Serialize)]
 pub struct Failure {
-    /// Hidden width.
+    /// Hidden width of the failed run.
     pub width: usize,
-    /// Seed.
+    /// Network seed of the failed run.
     pub seed: u64,
     /// The error, in full.
     pub reason: String,
@@ -127,32 +224,14 @@ pub struct Failure {
 /// What `width-sweep` measured.
 #[derive(Clone, Debug, Serialize)]
 pub struct Summary {
-    /// Settings.
+    /// The settings.
     pub config: Config,
-    /// Every run that finished.
+    /// Every run that finished, width by width, seed by seed.
     pub points: Vec<Point>,
     /// Runs that failed; the sweep goes on without them.
     pub failures: Vec<Failure>,
-    /// Fitted slopes of the three gaps.
+    /// Fitted slopes of the three figures of [`Figure::FITTED`], in that order.
     pub slopes: Vec<Slope>,
-}
-
-/// The predicted exponent of a figure and its source (see the module docs).
-fn prediction(figure: &str, depth: usize) -> (f64, &'static str) {
-    match figure {
-        "parameter_change" if depth == 1 => (
-            -0.5,
-            "‖θ_T − θ₀‖ = O(1) (Lee et al. 2019, Thm 2.1) over ‖θ₀‖ ∝ √p, p ∝ width",
-        ),
-        "parameter_change" => (
-            -1.0,
-            "‖θ_T − θ₀‖ = O(1) (Lee et al. 2019, Thm 2.1) over ‖θ₀‖ ∝ √p, p ∝ width²",
-        ),
-        _ => (
-            -1.0,
-            "dΘ/dt = O(1/width) (Dyer & Gur-Ari 2020; Huang & Yau 2020)",
-        ),
-    }
 }
 
 /// Checks the settings before anything runs.
@@ -212,22 +291,7 @@ fn run_checked(cfg: &Config, obs: &mut dyn Observer) -> Result<Summary> {
                 ),
                 0,
             );
-            let lcfg = linearize::Config {
-                data: cfg.data.clone(),
-                model: ModelConfig {
-                    widths: vec![w; cfg.depth],
-                    seed,
-                    ..cfg.model.clone()
-                },
-                lambda: cfg.lambda,
-                steps: cfg.steps,
-                lr: cfg.lr,
-                dtype: cfg.dtype,
-                kernel: linearize::KernelChoice::Auto,
-                max_memory_mib: cfg.max_memory_mib,
-                ..Default::default()
-            };
-            let run = linearize::run_on(&lcfg, &ds, &mut quiet);
+            let run = linearize::run_on(&run_config(cfg, w, seed), &ds, &mut quiet);
             obs.end();
             match run {
                 Ok(s) => points.push(point(w, seed, &s)),
@@ -251,7 +315,7 @@ fn run_checked(cfg: &Config, obs: &mut dyn Observer) -> Result<Summary> {
             failures[0].reason
         );
     }
-    let slopes = FIGURES
+    let slopes = Figure::FITTED
         .iter()
         .map(|&f| slope(&points, &cfg.widths, f, cfg.depth))
         .collect();
@@ -263,8 +327,24 @@ fn run_checked(cfg: &Config, obs: &mut dyn Observer) -> Result<Summary> {
     })
 }
 
-/// The three figures whose width dependence the sweep fits.
-const FIGURES: [&str; 3] = ["function_gap", "parameter_change", "kernel_change"];
+/// The `linearize` settings of the run at width `w` with network seed `seed`.
+fn run_config(cfg: &Config, w: usize, seed: u64) -> linearize::Config {
+    linearize::Config {
+        data: cfg.data.clone(),
+        model: ModelConfig {
+            widths: vec![w; cfg.depth],
+            seed,
+            ..cfg.model.clone()
+        },
+        lambda: cfg.lambda,
+        steps: cfg.steps,
+        lr: cfg.lr,
+        dtype: cfg.dtype,
+        kernel: linearize::KernelChoice::Auto,
+        max_memory_mib: cfg.max_memory_mib,
+        ..Default::default()
+    }
+}
 
 fn point(width: usize, seed: u64, s: &linearize::Summary) -> Point {
     Point {
@@ -283,16 +363,16 @@ fn point(width: usize, seed: u64, s: &linearize::Summary) -> Point {
 }
 
 /// The fit, its bootstrap interval (2000 replicates, fixed seed) and the local slopes.
-fn slope(points: &[Point], widths: &[usize], figure: &str, depth: usize) -> Slope {
+fn slope(points: &[Point], widths: &[usize], figure: Figure, depth: usize) -> Slope {
     let mean_pts = means(points, widths, figure);
     let fit = loglog_slope(&mean_pts);
     let groups: Vec<(f64, Vec<f64>)> = widths
         .iter()
         .map(|&w| (w as f64, values(points, w, figure)))
         .collect();
-    let (predicted, source) = prediction(figure, depth);
+    let (predicted, source) = figure.prediction(depth);
     Slope {
-        figure: figure.into(),
+        figure: figure.name().into(),
         slope: fit.map(|x| x.0),
         intercept: fit.map(|x| x.1),
         ci95: bootstrap_slope(&groups, 2000, 0.95, 0x5eed),
@@ -302,262 +382,54 @@ fn slope(points: &[Point], widths: &[usize], figure: &str, depth: usize) -> Slop
     }
 }
 
-fn values(points: &[Point], width: usize, figure: &str) -> Vec<f64> {
+/// The values of `figure` over the seeds that finished at `width`.
+fn values(points: &[Point], width: usize, figure: Figure) -> Vec<f64> {
     points
         .iter()
         .filter(|p| p.width == width)
-        .map(|p| get(p, figure))
+        .map(|p| figure.value(p))
         .collect()
 }
 
-fn get(p: &Point, figure: &str) -> f64 {
-    match figure {
-        "function_gap" => p.function_gap,
-        "parameter_change" => p.parameter_change,
-        "kernel_change" => p.kernel_change,
-        "test_accuracy_gd" => p.test_accuracy_gd,
-        "test_accuracy_linearized" => p.test_accuracy_linearized,
-        "test_accuracy_newton" => p.test_accuracy_newton,
-        _ => f64::NAN,
-    }
-}
-
 /// (width, mean over seeds of `figure`), for the widths with at least one finished run.
-fn means(points: &[Point], widths: &[usize], figure: &str) -> Vec<(f64, f64)> {
+fn means(points: &[Point], widths: &[usize], figure: Figure) -> Vec<(f64, f64)> {
     widths
         .iter()
         .filter_map(|&w| mean_std(&values(points, w, figure)).map(|(m, _)| (w as f64, m)))
         .collect()
 }
 
-/// (width, mean − std, mean + std) over seeds.
-fn bands(points: &[Point], widths: &[usize], figure: &str) -> Vec<(f64, f64, f64)> {
+/// The spread of a figure over the seeds of one width.
+struct Band {
+    width: f64,
+    /// Mean − std.
+    low: f64,
+    /// Mean + std.
+    high: f64,
+}
+
+/// Mean ± std over seeds, for the widths with at least one finished run.
+fn bands(points: &[Point], widths: &[usize], figure: Figure) -> Vec<Band> {
     widths
         .iter()
         .filter_map(|&w| {
-            mean_std(&values(points, w, figure)).map(|(m, s)| (w as f64, m - s, m + s))
+            mean_std(&values(points, w, figure)).map(|(m, s)| Band {
+                width: w as f64,
+                low: m - s,
+                high: m + s,
+            })
         })
         .collect()
 }
 
-/// Tables, curves and charts.
-pub fn output(s: &Summary) -> Result<RunOutput> {
-    let c = &s.config;
-    let tables = vec![mean_table(s), slope_table(s), local_slope_table(s)];
-    let mut notes: Vec<String> = s
-        .failures
-        .iter()
-        .map(|f| format!("width {}, seed {} failed: {}", f.width, f.seed, f.reason))
-        .collect();
-    if c.seeds < 3 {
-        notes.push(format!(
-            "{} seed(s) per width: the bootstrap interval needs several seeds to mean much",
-            c.seeds
-        ));
-    }
-    Ok(RunOutput {
-        experiment: "width-sweep".into(),
-        summary: serde_json::json!({
-            "experiment": "width-sweep",
-            "versions": report::versions(),
-            "seed": 0,
-            "threads": rayon::current_num_threads(),
-            "summary": s,
-        }),
-        tables,
-        curves: vec![points_csv(s)],
-        charts: charts(s),
-        notes,
-    })
-}
+#[cfg(test)]
+mod tests {
+    use super::Figure;
 
-fn mean_table(s: &Summary) -> Table {
-    let c = &s.config;
-    let mut t = Table::new(
-        &format!(
-            "width-sweep: {} (n = {}), depth {}, {} {}, {} seeds, T = {}, λ = {:e} (mean ± std over seeds)",
-            c.data.spec.name(),
-            c.data.n_train,
-            c.depth,
-            c.model.activation,
-            c.model.parameterization,
-            c.seeds,
-            c.steps,
-            c.lambda
-        ),
-        &["width", "p", "runs", "function gap", "param change", "kernel change", "test acc GD", "test acc lin", "test acc Newton"],
-    );
-    let ms = |w: usize, f: &str| {
-        mean_std(&values(&s.points, w, f))
-            .map_or("—".into(), |(m, sd)| format!("{} ± {}", fmt(m), fmt(sd)))
-    };
-    let mean_pct = |w: usize, f: &str| {
-        mean_std(&values(&s.points, w, f)).map_or("—".into(), |(m, _)| pct(m))
-    };
-    for &w in &c.widths {
-        let runs: Vec<&Point> = s.points.iter().filter(|p| p.width == w).collect();
-        t.row([
-            w.to_string(),
-            runs.first()
-                .map_or("—".into(), |p| p.num_params.to_string()),
-            format!("{}/{}", runs.len(), c.seeds),
-            ms(w, "function_gap"),
-            ms(w, "parameter_change"),
-            ms(w, "kernel_change"),
-            mean_pct(w, "test_accuracy_gd"),
-            mean_pct(w, "test_accuracy_linearized"),
-            mean_pct(w, "test_accuracy_newton"),
-        ]);
-    }
-    t
-}
-
-fn slope_table(s: &Summary) -> Table {
-    let mut t = Table::new(
-        "log-log slopes against width (fit of the means; 95% bootstrap interval over seeds)",
-        &[
-            "figure",
-            "slope",
-            "95% interval",
-            "predicted",
-            "source of the prediction",
-        ],
-    );
-    for x in &s.slopes {
-        t.row([
-            x.figure.clone(),
-            x.slope.map_or("—".into(), |v| format!("{v:.3}")),
-            x.ci95
-                .map_or("—".into(), |(lo, hi)| format!("[{lo:.3}, {hi:.3}]")),
-            format!("{:.1}", x.predicted),
-            x.source.clone(),
-        ]);
-    }
-    t
-}
-
-fn local_slope_table(s: &Summary) -> Table {
-    let Some(first) = s.slopes.first() else {
-        return Table::new("local slopes", &["widths"]);
-    };
-    let mut head = vec!["widths (geometric mean)".to_string()];
-    head.extend(s.slopes.iter().map(|x| x.figure.clone()));
-    let head_ref: Vec<&str> = head.iter().map(String::as_str).collect();
-    let mut t = Table::new(
-        "local slopes between consecutive widths (they approach the asymptotic exponent as width grows)",
-        &head_ref,
-    );
-    for (k, (w, _)) in first.local.iter().enumerate() {
-        let mut row = vec![format!("{w:.0}")];
-        for x in &s.slopes {
-            row.push(
-                x.local
-                    .get(k)
-                    .and_then(|l| l.1)
-                    .map_or("—".into(), |v| format!("{v:.3}")),
-            );
+    #[test]
+    fn figure_names_are_their_serde_names() {
+        for f in Figure::ALL {
+            assert_eq!(serde_json::to_value(f).unwrap(), f.name());
         }
-        t.row(row);
     }
-    t
-}
-
-fn points_csv(s: &Summary) -> Curves {
-    Curves {
-        name: "points".into(),
-        columns: [
-            "width",
-            "seed",
-            "num_params",
-            "function_gap",
-            "parameter_change",
-            "kernel_change",
-            "test_accuracy_gd",
-            "test_accuracy_linearized",
-            "test_accuracy_newton",
-        ]
-        .map(String::from)
-        .to_vec(),
-        rows: s
-            .points
-            .iter()
-            .map(|p| {
-                vec![
-                    p.width as f64,
-                    p.seed as f64,
-                    p.num_params as f64,
-                    p.function_gap,
-                    p.parameter_change,
-                    p.kernel_change,
-                    p.test_accuracy_gd,
-                    p.test_accuracy_linearized,
-                    p.test_accuracy_newton,
-                ]
-            })
-            .collect(),
-    }
-}
-
-fn charts(s: &Summary) -> Vec<Chart> {
-    let c = &s.config;
-    let labels = [
-        "‖f_GD − f_lin‖/‖f_GD‖ (test)",
-        "‖θ_T − θ₀‖/‖θ₀‖",
-        "‖K_T − K₀‖_F/‖K₀‖_F",
-    ];
-    let mut charts = Vec::new();
-    for (slope, label) in s.slopes.iter().zip(labels) {
-        let fig = slope.figure.as_str();
-        let mut ch = Chart::new(
-            fig,
-            &format!(
-                "{label} against width: slope {} {} (predicted {:.1})",
-                slope.slope.map_or("—".into(), |v| format!("{v:.2}")),
-                slope
-                    .ci95
-                    .map_or(String::new(), |(lo, hi)| format!("[{lo:.2}, {hi:.2}]")),
-                slope.predicted
-            ),
-            "hidden width",
-            label,
-            true,
-            true,
-        );
-        ch.add(
-            "runs",
-            s.points
-                .iter()
-                .map(|p| (p.width as f64, get(p, fig)))
-                .collect(),
-            SeriesStyle::Points,
-        );
-        ch.add(
-            "mean over seeds",
-            means(&s.points, &c.widths, fig),
-            SeriesStyle::Line,
-        );
-        let band = bands(&s.points, &c.widths, fig);
-        ch.add(
-            "mean − std",
-            band.iter().map(|b| (b.0, b.1)).collect(),
-            SeriesStyle::Dashed,
-        );
-        ch.add(
-            "mean + std",
-            band.iter().map(|b| (b.0, b.2)).collect(),
-            SeriesStyle::Dashed,
-        );
-        if let (Some(a), Some(b)) = (slope.slope, slope.intercept) {
-            ch.add(
-                &format!("fit: slope {a:.2}"),
-                c.widths
-                    .iter()
-                    .map(|&w| (w as f64, 10f64.powf(b + a * (w as f64).log10())))
-                    .collect(),
-                SeriesStyle::Dashed,
-            );
-        }
-        charts.push(ch);
-    }
-    charts
 }
