@@ -25,34 +25,3 @@ pub use error::{AdError, Result};
 pub use graph::{Graph, Var};
 pub use tensor::Tensor;
 pub use unary::Activation;
-
-/// Old path of the network types, now in [`crate::mlp`].
-// compatibility path, removed once experiments/ moves
-pub mod nn {
-    pub use crate::mlp::{
-        Layer, Mlp, NormalStream, ParamEntry, ParamKind, ParamLayout, Parameterization,
-    };
-}
-
-/// Old path of the network Jacobians, now in [`crate::mlp::jacobian`].
-// compatibility path, removed once experiments/ moves
-pub mod jacobian {
-    pub use crate::mlp::jacobian::{jacobian_by_jvp, jacobian_by_vjp, jacobian_columns_by_jvp};
-}
-
-/// Old path of the empirical NTK and its operators, now in [`crate::mlp::ntk`] and
-/// [`crate::mlp::operators`].
-// compatibility path, removed once experiments/ moves
-pub mod ntk {
-    pub use crate::mlp::ntk::{
-        ntk_by_contraction, ntk_cross_by_contraction, ntk_factor_bytes, ntk_memory_bytes,
-        ntk_structured, ntk_traced,
-    };
-    pub use crate::mlp::operators::{GaussNewtonOperator, NtkOperator};
-}
-
-/// Old path of the Hessian-vector products, now in [`crate::mlp::hvp`].
-// compatibility path, removed once experiments/ moves
-pub mod hvp {
-    pub use crate::mlp::hvp::{gauss_newton_vp, mse_hvp};
-}

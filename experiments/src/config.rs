@@ -53,7 +53,7 @@ pub fn parse_activation(s: &str) -> Result<autodiff::Activation, String> {
 }
 
 /// clap value parser for the parameterization name.
-pub fn parse_parameterization(s: &str) -> Result<autodiff::nn::Parameterization, String> {
+pub fn parse_parameterization(s: &str) -> Result<autodiff::mlp::Parameterization, String> {
     s.parse()
 }
 

@@ -1,5 +1,8 @@
-//! The `tangent` command-line experiments: data loading, the experiments themselves (each a
-//! `Config` with serde defaults and a `run` that returns a summary), and the reporting layer.
+//! The `tangent` command-line experiments: data loading, the train/ loop and the tangent/
+//! toolkit they compose, the experiments themselves (each a folder with a `Config`, a `run`
+//! that returns a typed summary, and a report), and the reporting layer. See ARCHITECTURE.md.
+
+#![warn(missing_docs)]
 
 pub mod alloc;
 pub mod bench_jacobian;

@@ -2,7 +2,7 @@
 //! experiments consume it (always returned in f64, whatever precision the network runs in).
 
 use anyhow::{anyhow, bail, Context, Result};
-use autodiff::nn::{Mlp, Parameterization};
+use autodiff::mlp::{Mlp, Parameterization};
 use autodiff::Activation;
 use linalg::{MatRef, Matrix, Real};
 use serde::{Deserialize, Serialize};
@@ -127,7 +127,7 @@ pub enum KernelForm {
 
 /// Empirical NTK Θ(X₁, X₂) = J(X₁) J(X₂)ᵀ at θ, in f64: the full (n₁·o)×(n₂·o) kernel or the
 /// output-traced n₁×n₂ kernel (1/o)·Σ_a K[(i, a), (j, a)], by the structured per-layer products
-/// of `autodiff::ntk`, which never form J.
+/// of `autodiff::mlp::ntk`, which never form J.
 pub fn ntk<T: Real>(
     mlp: &Mlp,
     theta: &[T],
@@ -136,8 +136,8 @@ pub fn ntk<T: Real>(
     form: KernelForm,
 ) -> Result<Matrix<f64>> {
     let k = match form {
-        KernelForm::Full => autodiff::ntk::ntk_structured(mlp, theta, x1, x2),
-        KernelForm::Traced => autodiff::ntk::ntk_traced(mlp, theta, x1, x2),
+        KernelForm::Full => autodiff::mlp::ntk::ntk_structured(mlp, theta, x1, x2),
+        KernelForm::Traced => autodiff::mlp::ntk::ntk_traced(mlp, theta, x1, x2),
     }
     .context("empirical NTK")?;
     Ok(Matrix::from_fn(k.rows(), k.cols(), |i, j| {

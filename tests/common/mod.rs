@@ -16,14 +16,13 @@ pub fn random_vec(n: usize, seed: u64) -> Vec<f64> {
     random_matrix(1, n, seed).into_vec()
 }
 
-/// ‖a − b‖/‖a‖ (with ‖a‖ floored at 1e-150 so a zero reference does not divide by zero).
+/// ‖a − b‖/‖a‖: the workspace's one relative difference, `linalg::vec::rel_diff`, with the
+/// first argument as the reference.
 pub fn rel_diff(a: &[f64], b: &[f64]) -> f64 {
-    let num: f64 = a.iter().zip(b).map(|(x, y)| (x - y) * (x - y)).sum();
-    let den: f64 = a.iter().map(|x| x * x).sum::<f64>().max(1e-300);
-    (num / den).sqrt()
+    linalg::vec::rel_diff(b, a)
 }
 
 /// ⟨a, b⟩.
 pub fn dot(a: &[f64], b: &[f64]) -> f64 {
-    a.iter().zip(b).map(|(x, y)| x * y).sum()
+    linalg::vec::dot(a, b)
 }

@@ -25,13 +25,7 @@ use crate::tensor::{numel, Tensor};
 use linalg::{Matrix, Real};
 use std::marker::PhantomData;
 
-fn norm(a: &[f64]) -> f64 {
-    a.iter().map(|x| x * x).sum::<f64>().sqrt()
-}
-
-fn dot(a: &[f64], b: &[f64]) -> f64 {
-    a.iter().zip(b).map(|(x, y)| x * y).sum()
-}
+use linalg::vec::{dot, nrm2 as norm};
 
 /// ‖a − b‖₂ / max(‖a‖₂, ‖b‖₂): 0 when both are zero, +∞ when the lengths differ or an entry
 /// is not finite (so a NaN can never pass a tolerance check).

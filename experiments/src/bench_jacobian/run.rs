@@ -7,7 +7,7 @@ use crate::alloc;
 use crate::config::Dtype;
 use crate::progress::Observer;
 use anyhow::Result;
-use autodiff::nn::{Mlp, Parameterization};
+use autodiff::mlp::{Mlp, Parameterization};
 use autodiff::Activation;
 use linalg::{Matrix, Real};
 use rand::SeedableRng;
@@ -172,13 +172,13 @@ fn measure<T: Real>(
     let jvp = time_jvp(cfg, b)?;
     obs.advance(2);
     let vjp = time(cfg.reps, || {
-        autodiff::jacobian::jacobian_by_vjp(mlp, theta, x, cfg.chunk)
+        autodiff::mlp::jacobian::jacobian_by_vjp(mlp, theta, x, cfg.chunk)
             .map(drop)
             .map_err(anyhow::Error::from)
     })?;
     obs.advance(3);
     let structured = time(cfg.reps, || {
-        autodiff::ntk::ntk_structured(mlp, theta, x, None)
+        autodiff::mlp::ntk::ntk_structured(mlp, theta, x, None)
             .map(drop)
             .map_err(anyhow::Error::from)
     })?;
@@ -194,7 +194,7 @@ fn measure<T: Real>(
 /// linearly with the number of columns; its working memory (one chunk of tangents) does not.
 fn time_jvp<T: Real>(cfg: &Config, b: &Bench<T>) -> Result<Timing> {
     let measured = time(cfg.reps, || {
-        autodiff::jacobian::jacobian_columns_by_jvp(
+        autodiff::mlp::jacobian::jacobian_columns_by_jvp(
             &b.mlp,
             &b.theta,
             b.x.as_ref(),

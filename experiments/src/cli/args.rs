@@ -7,7 +7,7 @@ use crate::model::{parse_widths, ModelConfig};
 use crate::tangent::KernelChoice;
 use crate::{bench_jacobian, imbalance, linearize, newton_vs_gd, width_sweep};
 use anyhow::Result;
-use autodiff::nn::Parameterization;
+use autodiff::mlp::Parameterization;
 use autodiff::Activation;
 use clap::Args;
 use std::path::PathBuf;
@@ -134,9 +134,9 @@ impl ModelArgs {
 #[derive(Args, Debug, Clone)]
 pub struct LinearizeArgs {
     #[command(flatten)]
-    pub data: DataArgs,
+    pub(crate) data: DataArgs,
     #[command(flatten)]
-    pub model: ModelArgs,
+    pub(crate) model: ModelArgs,
     /// Hidden widths, comma-separated (e.g. 512,512).
     #[arg(long, default_value_t = Widths(lin().model.widths), value_parser = widths_arg)]
     pub widths: Widths,
@@ -165,7 +165,7 @@ pub struct LinearizeArgs {
     #[arg(long, value_name = "DIR")]
     pub dump: Option<PathBuf>,
     #[command(flatten)]
-    pub common: CommonArgs,
+    pub(crate) common: CommonArgs,
 }
 
 impl LinearizeArgs {
@@ -191,9 +191,9 @@ impl LinearizeArgs {
 #[derive(Args, Debug, Clone)]
 pub struct WidthSweepArgs {
     #[command(flatten)]
-    pub data: DataArgs,
+    pub(crate) data: DataArgs,
     #[command(flatten)]
-    pub model: ModelArgs,
+    pub(crate) model: ModelArgs,
     /// Hidden widths to sweep (each network has --depth hidden layers of that width).
     #[arg(long, default_value_t = Widths(sweep().widths), value_parser = widths_arg)]
     pub widths: Widths,
@@ -216,7 +216,7 @@ pub struct WidthSweepArgs {
     #[arg(long, value_enum, default_value_t = sweep().dtype)]
     pub dtype: Dtype,
     #[command(flatten)]
-    pub common: CommonArgs,
+    pub(crate) common: CommonArgs,
 }
 
 impl WidthSweepArgs {
@@ -272,7 +272,7 @@ pub struct NewtonVsGdArgs {
     #[arg(long, default_value_t = 32, requires = "network")]
     pub network_width: usize,
     #[command(flatten)]
-    pub common: CommonArgs,
+    pub(crate) common: CommonArgs,
 }
 
 impl NewtonVsGdArgs {
@@ -318,7 +318,7 @@ pub struct ImbalanceArgs {
     #[arg(long, default_value_t = imb().seed)]
     pub seed: u64,
     #[command(flatten)]
-    pub common: CommonArgs,
+    pub(crate) common: CommonArgs,
 }
 
 impl ImbalanceArgs {
@@ -353,7 +353,7 @@ pub struct BenchJacobianArgs {
     #[arg(long)]
     pub no_reference: bool,
     #[command(flatten)]
-    pub common: CommonArgs,
+    pub(crate) common: CommonArgs,
 }
 
 impl BenchJacobianArgs {

@@ -8,7 +8,7 @@ use crate::data::Dataset;
 use crate::model::KernelForm;
 use crate::report::{npy::write_f64, write_json};
 use anyhow::{bail, Context, Result};
-use autodiff::nn::Mlp;
+use autodiff::mlp::Mlp;
 use linalg::{Matrix, Real};
 use std::path::Path;
 

@@ -1,11 +1,12 @@
 //! The same Newton step solved a second way: CG in parameter space on the Gauss-Newton system
 //! (JᵀJ + λI)δ = Jᵀ(Y − f₀), matrix-free (one JVP and one VJP per product), compared with the
-//! kernel solve's δ = Jᵀα and with its test predictions.
+//! kernel solve's δ = Jᵀα and with its test predictions. All three faces (Jᵀu, J·v and the
+//! operator) come from `autodiff`'s `Linearized` model at θ₀.
 
 use super::{CgFigures, Config, Dtype};
 use crate::metrics::{norm, rel_diff, rel_diff_scaled};
 use anyhow::Result;
-use autodiff::nn::Mlp;
+use autodiff::mlp::{Linearized, Mlp};
 use linalg::{cg, CgOptions, MatRef, Matrix, Real};
 
 /// What the check needs from the run.
@@ -28,9 +29,13 @@ pub(super) struct Inputs<'a, T: Real> {
 pub(super) fn parameter_cg<T: Real>(cfg: &Config, inp: &Inputs<'_, T>) -> Result<CgFigures> {
     let t0 = std::time::Instant::now();
     let (n, o) = (inp.x_train.rows(), inp.mlp.output_dim());
+    // The linearised model at θ₀ on the training inputs, and on the test inputs for the
+    // predictions f₀(x*) + J(x*)δ.
+    let lin = Linearized::new(inp.mlp, inp.theta0, inp.x_train)?;
+    let lin_test = Linearized::new(inp.mlp, inp.theta0, inp.x_test)?;
     let neg_r0 = Matrix::from_fn(n, o, |i, a| T::from_f64(-inp.r0[i * o + a]));
-    let (_, b) = inp.mlp.vjp(inp.theta0, inp.x_train, neg_r0.as_ref())?;
-    let op = autodiff::ntk::GaussNewtonOperator::new(inp.mlp, inp.theta0, inp.x_train, cfg.lambda)?;
+    let b = lin.vjp(neg_r0.as_ref())?;
+    let op = lin.gauss_newton(cfg.lambda)?;
     let rtol = if cfg.dtype == Dtype::F32 {
         cfg.cg_rtol.max(1e-5)
     } else {
@@ -43,10 +48,10 @@ pub(super) fn parameter_cg<T: Real>(cfg: &Config, inp: &Inputs<'_, T>) -> Result
     };
     let res = cg(&op, &b, None, &opts)?;
     let alpha_t = Matrix::from_fn(n, o, |i, a| T::from_f64(inp.alpha.get(i * o + a, 0)));
-    let (_, delta_kernel) = inp.mlp.vjp(inp.theta0, inp.x_train, alpha_t.as_ref())?;
+    let delta_kernel = lin.vjp(alpha_t.as_ref())?;
     let dk: Vec<f64> = delta_kernel.iter().map(|v| v.to_f64()).collect();
     let dc: Vec<f64> = res.x.iter().map(|v| v.to_f64()).collect();
-    let (_, jd) = inp.mlp.jvp(inp.theta0, inp.x_test, &res.x)?;
+    let jd = lin_test.jvp(&res.x)?;
     let cg_test: Vec<f64> = inp
         .f0_test
         .iter()

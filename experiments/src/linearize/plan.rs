@@ -2,7 +2,7 @@
 //!
 //! Sizes, with s the bytes of the working precision, nk = n·q and mk = m·q (q = o for the
 //! full kernel, 1 for the traced one), p parameters and Σw the hidden widths:
-//! * the NTK: the per-layer factors of `autodiff::ntk` plus the kernel in precision s and its
+//! * the NTK: the per-layer factors of `autodiff::mlp::ntk` plus the kernel in precision s and its
 //!   f64 copy;
 //! * the Newton step: K, K(test, train), K + λI and its Cholesky factor L (all f64);
 //! * the eigendecomposition: K plus the working copy, the reflectors and two n×n vector
@@ -12,7 +12,7 @@
 
 use crate::memory::{mat, MemoryPlan};
 use crate::model::KernelForm;
-use autodiff::nn::Mlp;
+use autodiff::mlp::Mlp;
 
 /// What the plan needs to know about the run.
 pub struct Dims {
@@ -46,7 +46,7 @@ pub fn plan(mlp: &Mlp, dims: &Dims, form: KernelForm, kernel_change: bool) -> Me
     let factors = |rows: usize| {
         (
             format!("per-layer NTK factors ({rows} points)"),
-            autodiff::ntk::ntk_factor_bytes(mlp, rows, 0, s) as u128,
+            autodiff::mlp::ntk::ntk_factor_bytes(mlp, rows, 0, s) as u128,
         )
     };
     let k = (kname(nk, nk, 8), mat(nk, nk, 8));

@@ -10,7 +10,7 @@ use crate::progress::Observer;
 use crate::tangent::{kernel_ridge, ClosedFormGd, KernelPlan, RidgeSolver};
 use crate::train::{self, gd::NetworkGd, Stop};
 use anyhow::{bail, Context, Result};
-use autodiff::nn::Mlp;
+use autodiff::mlp::Mlp;
 use linalg::{lanczos_extremes, symmetric_eigen, Matrix, Real, SymmetricEigen};
 use std::time::Instant;
 

@@ -89,7 +89,7 @@ fn network_system(net: &NetworkSystem, seed: u64) -> Result<(Matrix<f64>, Vec<f6
     let mlp = crate::model::build(&model_cfg, data.input_dim(), data.output_dim())?;
     let theta: Vec<f64> = mlp.init(seed);
     let f0 = mlp.forward(&theta, data.x_train.as_ref())?;
-    let j = autodiff::jacobian::jacobian_by_vjp(&mlp, &theta, data.x_train.as_ref(), 64)?;
+    let j = autodiff::mlp::jacobian::jacobian_by_vjp(&mlp, &theta, data.x_train.as_ref(), 64)?;
     let b: Vec<f64> = data
         .y_train
         .as_slice()

@@ -7,7 +7,7 @@
 
 use super::Iterative;
 use anyhow::Result;
-use autodiff::nn::Mlp;
+use autodiff::mlp::Mlp;
 use linalg::{MatRef, Matrix, Real};
 
 /// Full-batch GD on the network's squared error.
