@@ -16,7 +16,6 @@ pub use report::output;
 
 use crate::config::Dtype;
 use crate::progress::Observer;
-use crate::report::RunOutput;
 use anyhow::Result;
 use serde::{Deserialize, Serialize};
 
@@ -99,11 +98,7 @@ pub struct Summary {
     pub shapes: Vec<Shape>,
 }
 
-/// Runs every case.
-pub fn run_with(cfg: &Config, obs: &mut dyn Observer) -> Result<Summary> {
-    validate(cfg)?;
-    run_checked(cfg, obs)
-}
+crate::cli::experiment!(BenchJacobian, "bench-jacobian", |_| 0, json = json);
 
 /// Checks the settings before anything runs.
 pub fn validate(cfg: &Config) -> Result<()> {
@@ -114,31 +109,6 @@ pub fn validate(cfg: &Config) -> Result<()> {
         anyhow::bail!("nothing to measure: --reference-only and --no-reference exclude each other");
     }
     Ok(())
-}
-
-/// `bench-jacobian` for the command-line runner; `--json` prints the shared format
-/// {"cases": [{"model", "dtype", "threads", "method", "median_s", "peak_bytes"}, …]}.
-pub struct BenchJacobian;
-
-impl crate::cli::Experiment for BenchJacobian {
-    const NAME: &'static str = "bench-jacobian";
-    type Config = Config;
-    type Summary = Summary;
-    fn validate(cfg: &Config) -> Result<()> {
-        validate(cfg)
-    }
-    fn run(cfg: &Config, obs: &mut dyn Observer) -> Result<Summary> {
-        run_checked(cfg, obs)
-    }
-    fn output(s: &Summary) -> Result<RunOutput> {
-        output(s)
-    }
-    fn seed(_: &Config) -> u64 {
-        0
-    }
-    fn json(s: &Summary, _: &RunOutput) -> serde_json::Value {
-        json(s)
-    }
 }
 
 fn run_checked(cfg: &Config, obs: &mut dyn Observer) -> Result<Summary> {

@@ -61,6 +61,47 @@ pub trait Experiment {
     }
 }
 
+/// Implements [`Experiment`] for the unit struct `$ty` of an experiment module and adds the
+/// module's `run_with` (validate, then run). The module provides `Config`, `Summary`,
+/// `validate`, `run_checked` (the run, settings already valid) and `output`; `$seed` maps the
+/// settings to the seed that names the run directory; an optional `json = f` replaces what
+/// `--json` prints.
+macro_rules! experiment {
+    ($ty:ident, $name:literal, $seed:expr $(, json = $json:path)?) => {
+        #[doc = concat!("`", $name, "` for the command-line runner.")]
+        pub struct $ty;
+
+        impl $crate::cli::Experiment for $ty {
+            const NAME: &'static str = $name;
+            type Config = Config;
+            type Summary = Summary;
+            fn validate(cfg: &Config) -> anyhow::Result<()> {
+                validate(cfg)
+            }
+            fn run(cfg: &Config, obs: &mut dyn $crate::progress::Observer) -> anyhow::Result<Summary> {
+                run_checked(cfg, obs)
+            }
+            fn output(s: &Summary) -> anyhow::Result<$crate::report::RunOutput> {
+                output(s)
+            }
+            fn seed(cfg: &Config) -> u64 {
+                let seed_of: fn(&Config) -> u64 = $seed;
+                seed_of(cfg)
+            }
+            $(fn json(s: &Summary, _: &$crate::report::RunOutput) -> serde_json::Value {
+                $json(s)
+            })?
+        }
+
+        /// Validates the settings, then runs.
+        pub fn run_with(cfg: &Config, obs: &mut dyn $crate::progress::Observer) -> anyhow::Result<Summary> {
+            validate(cfg)?;
+            run_checked(cfg, obs)
+        }
+    };
+}
+pub(crate) use experiment;
+
 fn setup_threads(threads: Option<u16>) -> Result<()> {
     if let Some(t) = threads {
         rayon::ThreadPoolBuilder::new()

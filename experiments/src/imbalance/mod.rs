@@ -16,7 +16,6 @@ pub use report::output;
 
 use crate::memory::{mat, MemoryPlan};
 use crate::progress::Observer;
-use crate::report::RunOutput;
 use anyhow::{bail, Result};
 use serde::{Deserialize, Serialize};
 
@@ -144,32 +143,7 @@ pub fn validate(cfg: &Config) -> Result<()> {
     crate::linearize::check_training(cfg.lambda, None, cfg.steps)
 }
 
-/// `imbalance` for the command-line runner.
-pub struct Imbalance;
-
-impl crate::cli::Experiment for Imbalance {
-    const NAME: &'static str = "imbalance";
-    type Config = Config;
-    type Summary = Summary;
-    fn validate(cfg: &Config) -> Result<()> {
-        validate(cfg)
-    }
-    fn run(cfg: &Config, obs: &mut dyn Observer) -> Result<Summary> {
-        run_checked(cfg, obs)
-    }
-    fn output(s: &Summary) -> Result<RunOutput> {
-        output(s)
-    }
-    fn seed(cfg: &Config) -> u64 {
-        cfg.seed
-    }
-}
-
-/// Validates and runs the experiment.
-pub fn run_with(cfg: &Config, obs: &mut dyn Observer) -> Result<Summary> {
-    validate(cfg)?;
-    run_checked(cfg, obs)
-}
+crate::cli::experiment!(Imbalance, "imbalance", |c| c.seed);
 
 fn run_checked(cfg: &Config, obs: &mut dyn Observer) -> Result<Summary> {
     let n = cfg.k.saturating_add(cfg.m);

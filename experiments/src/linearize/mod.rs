@@ -276,30 +276,10 @@ pub fn validate(cfg: &Config) -> Result<()> {
     Ok(())
 }
 
-/// `linearize` for the command-line runner.
-pub struct Linearize;
+crate::cli::experiment!(Linearize, "linearize", |c| c.model.seed);
 
-impl crate::cli::Experiment for Linearize {
-    const NAME: &'static str = "linearize";
-    type Config = Config;
-    type Summary = Summary;
-    fn validate(cfg: &Config) -> Result<()> {
-        validate(cfg)
-    }
-    fn run(cfg: &Config, obs: &mut dyn Observer) -> Result<Summary> {
-        dispatch(cfg, &data::load(&cfg.data)?, obs)
-    }
-    fn output(s: &Summary) -> Result<crate::report::RunOutput> {
-        output(s)
-    }
-    fn seed(cfg: &Config) -> u64 {
-        cfg.model.seed
-    }
-}
-
-/// Validates, loads the data and runs in the configured precision.
-pub fn run_with(cfg: &Config, obs: &mut dyn Observer) -> Result<Summary> {
-    validate(cfg)?;
+/// Loads the data and runs in the configured precision (settings already valid).
+fn run_checked(cfg: &Config, obs: &mut dyn Observer) -> Result<Summary> {
     dispatch(cfg, &data::load(&cfg.data)?, obs)
 }
 

@@ -19,7 +19,6 @@ mod run;
 pub use report::output;
 
 use crate::progress::Observer;
-use crate::report::RunOutput;
 use anyhow::{bail, Result};
 use linalg::Matrix;
 use serde::{Deserialize, Serialize};
@@ -286,32 +285,7 @@ fn system_shape(cfg: &Config) -> (usize, usize) {
     }
 }
 
-/// `newton-vs-gd` for the command-line runner.
-pub struct NewtonVsGd;
-
-impl crate::cli::Experiment for NewtonVsGd {
-    const NAME: &'static str = "newton-vs-gd";
-    type Config = Config;
-    type Summary = Summary;
-    fn validate(cfg: &Config) -> Result<()> {
-        validate(cfg)
-    }
-    fn run(cfg: &Config, obs: &mut dyn Observer) -> Result<Summary> {
-        run_checked(cfg, obs)
-    }
-    fn output(s: &Summary) -> Result<RunOutput> {
-        output(s)
-    }
-    fn seed(cfg: &Config) -> u64 {
-        cfg.seed
-    }
-}
-
-/// Validates and runs the experiment.
-pub fn run_with(cfg: &Config, obs: &mut dyn Observer) -> Result<Summary> {
-    validate(cfg)?;
-    run_checked(cfg, obs)
-}
+crate::cli::experiment!(NewtonVsGd, "newton-vs-gd", |c| c.seed);
 
 fn run_checked(cfg: &Config, obs: &mut dyn Observer) -> Result<Summary> {
     let (m, p) = system_shape(cfg);

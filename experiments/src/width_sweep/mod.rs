@@ -21,7 +21,6 @@ use crate::linearize;
 use crate::metrics::{bootstrap_slope, local_slopes, loglog_slope, mean_std};
 use crate::model::ModelConfig;
 use crate::progress::Observer;
-use crate::report::RunOutput;
 use anyhow::{bail, Result};
 use serde::{Deserialize, Serialize};
 
@@ -249,32 +248,7 @@ pub fn validate(cfg: &Config) -> Result<()> {
     })
 }
 
-/// `width-sweep` for the command-line runner.
-pub struct WidthSweep;
-
-impl crate::cli::Experiment for WidthSweep {
-    const NAME: &'static str = "width-sweep";
-    type Config = Config;
-    type Summary = Summary;
-    fn validate(cfg: &Config) -> Result<()> {
-        validate(cfg)
-    }
-    fn run(cfg: &Config, obs: &mut dyn Observer) -> Result<Summary> {
-        run_checked(cfg, obs)
-    }
-    fn output(s: &Summary) -> Result<RunOutput> {
-        output(s)
-    }
-    fn seed(_: &Config) -> u64 {
-        0
-    }
-}
-
-/// Validates and runs the sweep.
-pub fn run_with(cfg: &Config, obs: &mut dyn Observer) -> Result<Summary> {
-    validate(cfg)?;
-    run_checked(cfg, obs)
-}
+crate::cli::experiment!(WidthSweep, "width-sweep", |_| 0);
 
 fn run_checked(cfg: &Config, obs: &mut dyn Observer) -> Result<Summary> {
     let ds = data::load(&cfg.data)?;
