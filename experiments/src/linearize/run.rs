@@ -47,8 +47,7 @@ pub(super) fn run_typed<T: Real>(
     if kp.fell_back {
         obs.message(&format!("note: {}", kp.reason));
     }
-    let form = kp.form;
-    let st = start::<T>(cfg, &mlp, ds)?;
+    let (form, st) = (kp.form, start::<T>(cfg, &mlp, ds)?);
     let (y, r0) = (ds.y_train.as_slice(), st.r0.clone());
     let (k, k_test) = timed(obs, "empirical NTK", &mut secs.kernel, || {
         kernels(&mlp, &st, form)
@@ -59,7 +58,6 @@ pub(super) fn run_typed<T: Real>(
     let nt = newton_step(cfg, ds, &st, &k, &k_test, &r0_k, obs, &mut secs.newton)?;
     let (alpha, solver, newton_test, newton, eig_early) =
         (nt.alpha, nt.solver, nt.test, nt.fit, nt.eig);
-
     let sp = timed(
         obs,
         "spectrum of K (Lanczos, eigen)",
