@@ -68,8 +68,16 @@ impl SplitMix64 {
 /// `box_muller(rng.random(), rng.random())` reproduces the workspace's earlier ChaCha-based
 /// `normal` bit for bit (arguments are evaluated left to right).
 pub fn box_muller(u1: f64, u2: f64) -> f64 {
-    let u1 = u1.max(1e-300);
-    (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos()
+    box_muller_pair(u1, u2).0
+}
+
+/// Both outputs of the Box–Muller transform, (√(−2 ln u₁)·cos 2πu₂, √(−2 ln u₁)·sin 2πu₂):
+/// two independent standard normals from one pair of uniforms (u₁ floored at 1e-300 as in
+/// [`box_muller`], whose value is the first of the two).
+pub fn box_muller_pair(u1: f64, u2: f64) -> (f64, f64) {
+    let r = (-2.0 * u1.max(1e-300).ln()).sqrt();
+    let (s, c) = (2.0 * std::f64::consts::PI * u2).sin_cos();
+    (r * c, r * s)
 }
 
 #[cfg(test)]

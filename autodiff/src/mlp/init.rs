@@ -34,16 +34,31 @@ impl NormalStream {
         }
         let u1 = self.uniform_open0();
         let u2 = self.uniform_open0();
-        let r = (-2.0 * u1.ln()).sqrt();
-        let (s, c) = (std::f64::consts::TAU * u2).sin_cos();
-        self.spare = Some(r * s);
-        r * c
+        let (z0, z1) = linalg::random::box_muller_pair(u1, u2);
+        self.spare = Some(z1);
+        z0
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The shared transform reproduces the stream this module drew before it used
+    /// `linalg::random::box_muller_pair`, bit for bit, so every θ₀ stays the same.
+    #[test]
+    fn shared_box_muller_keeps_the_stream() {
+        let mut s = NormalStream::new(11);
+        let mut rng = ChaCha8Rng::seed_from_u64(11);
+        let mut u = || ((rng.next_u64() >> 11) as f64 + 1.0) * (1.0 / (1u64 << 53) as f64);
+        for _ in 0..500 {
+            let (u1, u2) = (u(), u());
+            let r = (-2.0 * u1.ln()).sqrt();
+            let (sn, c) = (std::f64::consts::TAU * u2).sin_cos();
+            assert_eq!(s.next_normal().to_bits(), (r * c).to_bits());
+            assert_eq!(s.next_normal().to_bits(), (r * sn).to_bits());
+        }
+    }
 
     #[test]
     fn moments_are_standard_normal() {
