@@ -9,6 +9,7 @@ pub mod bench_jacobian;
 pub mod cli;
 pub mod config;
 pub mod data;
+pub mod experiment;
 pub mod imbalance;
 pub mod linear;
 pub mod linearize;

@@ -98,7 +98,7 @@ pub struct Summary {
     pub shapes: Vec<Shape>,
 }
 
-crate::cli::experiment!(BenchJacobian, "bench-jacobian", |_| 0, json = json);
+crate::experiment::experiment!(BenchJacobian, "bench-jacobian", |_| 0, json = json);
 
 /// Checks the settings before anything runs.
 pub fn validate(cfg: &Config) -> Result<()> {

@@ -143,7 +143,7 @@ pub fn validate(cfg: &Config) -> Result<()> {
     crate::linearize::check_training(cfg.lambda, None, cfg.steps)
 }
 
-crate::cli::experiment!(Imbalance, "imbalance", |c| c.seed);
+crate::experiment::experiment!(Imbalance, "imbalance", |c| c.seed);
 
 fn run_checked(cfg: &Config, obs: &mut dyn Observer) -> Result<Summary> {
     let n = cfg.k.saturating_add(cfg.m);

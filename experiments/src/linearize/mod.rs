@@ -276,7 +276,7 @@ pub fn validate(cfg: &Config) -> Result<()> {
     Ok(())
 }
 
-crate::cli::experiment!(Linearize, "linearize", |c| c.model.seed);
+crate::experiment::experiment!(Linearize, "linearize", |c| c.model.seed);
 
 /// Loads the data and runs in the configured precision (settings already valid).
 fn run_checked(cfg: &Config, obs: &mut dyn Observer) -> Result<Summary> {

@@ -285,7 +285,7 @@ fn system_shape(cfg: &Config) -> (usize, usize) {
     }
 }
 
-crate::cli::experiment!(NewtonVsGd, "newton-vs-gd", |c| c.seed);
+crate::experiment::experiment!(NewtonVsGd, "newton-vs-gd", |c| c.seed);
 
 fn run_checked(cfg: &Config, obs: &mut dyn Observer) -> Result<Summary> {
     let (m, p) = system_shape(cfg);

@@ -248,7 +248,7 @@ pub fn validate(cfg: &Config) -> Result<()> {
     })
 }
 
-crate::cli::experiment!(WidthSweep, "width-sweep", |_| 0);
+crate::experiment::experiment!(WidthSweep, "width-sweep", |_| 0);
 
 fn run_checked(cfg: &Config, obs: &mut dyn Observer) -> Result<Summary> {
     let ds = data::load(&cfg.data)?;

@@ -1,5 +1,5 @@
 //! The vector inner loops, each in a plain version and one compiled for AVX2+FMA and chosen at
-//! run time by `fused` (from [`fma_available`], the same test the GEMM kernels use).
+//! run time by `fused` (from [`fma_available`], the same CPU test as the GEMM AVX2 kernel).
 //!
 //! `mul_add` is one fused instruction only inside the `target_feature` functions; elsewhere it
 //! would be a library call, so the plain versions multiply and add separately. Every kernel
@@ -8,9 +8,21 @@
 
 use crate::real::Real;
 
-/// Whether the AVX2+FMA versions may run.
+/// Whether the AVX2+FMA versions may run: the CPU has both (detected once and cached). This
+/// is the test GEMM applies to its AVX2 kernel; it is made here, not asked of GEMM, so that
+/// `vec` sits below `gemm` with no import circle.
 pub(crate) fn fma_available() -> bool {
-    crate::gemm::selected_kernel() != crate::gemm::Kernel::Portable
+    static FMA: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *FMA.get_or_init(|| {
+        #[cfg(target_arch = "x86_64")]
+        {
+            is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma")
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        {
+            false
+        }
+    })
 }
 
 #[inline(always)]
