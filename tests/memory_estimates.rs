@@ -100,6 +100,81 @@ fn linearize_estimates_are_within_25_percent_of_the_measured_peak() {
     assert!(report.is_empty(), "{report:#?}");
 }
 
+/// The other experiments' plans, at sizes where the plan's objects dominate.
+#[test]
+fn other_experiments_estimates_are_within_25_percent() {
+    let cases: &[&[&str]] = &[
+        &[
+            "newton-vs-gd",
+            "--rows",
+            "2000",
+            "--cols",
+            "1500",
+            "--kappa",
+            "10",
+        ],
+        &[
+            "newton-vs-gd",
+            "--rows",
+            "800",
+            "--cols",
+            "3000",
+            "--kappa",
+            "10",
+        ],
+        &[
+            "newton-vs-gd",
+            "--network",
+            "--network-n-train",
+            "20",
+            "--network-width",
+            "16",
+            "--lambda",
+            "1e-2",
+        ],
+        &[
+            "imbalance",
+            "--m",
+            "2000",
+            "--features",
+            "2048",
+            "--steps",
+            "20",
+        ],
+    ];
+    let mut report = Vec::new();
+    for args in cases {
+        let (code, v, err) = run(args);
+        assert_eq!(code, 0, "{args:?}: {err}");
+        let s = &v["summary"];
+        let est = s["memory_estimate_bytes"].as_f64().unwrap();
+        let peak = s["memory_peak_bytes"].as_f64().expect("counting allocator");
+        let ratio = est / peak;
+        if !(0.75..=1.25).contains(&ratio) {
+            report.push(format!(
+                "{args:?}: estimate {est} vs peak {peak} (ratio {ratio:.3})"
+            ));
+        }
+    }
+    // bench-jacobian: the plan's peak against the largest case's measured peak.
+    let (code, v, err) = run(&["bench-jacobian", "--reference-only", "--reps", "1"]);
+    assert_eq!(code, 0, "{err}");
+    let est = v["memory_estimate_bytes"].as_f64().unwrap();
+    let peak = v["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|c| c["peak_bytes"].as_f64())
+        .fold(0.0, f64::max);
+    let ratio = est / peak;
+    if !(0.75..=1.25).contains(&ratio) {
+        report.push(format!(
+            "bench-jacobian: estimate {est} vs peak {peak} ({ratio:.3})"
+        ));
+    }
+    assert!(report.is_empty(), "{report:#?}");
+}
+
 #[test]
 fn huge_widths_are_refused_before_allocating() {
     let (code, _, err) = run(&["linearize", "--widths", "100000,100000", "--n-train", "10"]);

@@ -88,6 +88,26 @@ impl MemoryPlan {
     }
 }
 
+/// The measured heap peak of one stretch of a run, from the counting allocator.
+pub struct PeakWindow {
+    before: usize,
+}
+
+impl PeakWindow {
+    /// Starts a window: the peak counter is reset to the bytes live now.
+    pub fn start() -> Self {
+        PeakWindow {
+            before: crate::alloc::reset_peak(),
+        }
+    }
+
+    /// Peak heap bytes above the start, or None where the counting allocator is not installed
+    /// (it is in the `tangent` binary, not in library tests).
+    pub fn measured(&self) -> Option<u128> {
+        crate::alloc::installed().then(|| crate::alloc::peak().saturating_sub(self.before) as u128)
+    }
+}
+
 /// `bytes` as "12.3 MiB" / "4.1 GiB" / "80.1 TiB".
 pub fn human(bytes: u128) -> String {
     let b = bytes as f64;

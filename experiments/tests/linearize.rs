@@ -6,6 +6,7 @@ use experiments::data::{self, DataConfig, DataSpec};
 use experiments::linearize::{self, Config, KernelChoice};
 use experiments::model::{self, ModelConfig};
 use experiments::progress::Silent;
+use experiments::train::{self, gd::LinearizedGd, Stop};
 use linalg::Matrix;
 
 fn small(width: usize, steps: usize) -> Config {
@@ -49,24 +50,20 @@ fn kernel_solve_equals_parameter_space_cg() {
 fn closed_form_linearised_gd_equals_explicit_steps() {
     let cfg = small(32, 60);
     let s = linearize::run_with(&cfg, &mut Silent).unwrap();
-    // Step the linearised model explicitly: θ ← θ − η Jᵀ(f₀ + J(θ − θ₀) − Y)/n, with J·v and
-    // Jᵀ·u from forward and reverse mode at θ₀.
+    // Step the linearised model explicitly on the train/ loop: δ ← δ − η Jᵀ(f₀ + Jδ − Y)/n,
+    // with J·v and Jᵀ·u from forward and reverse mode at θ₀.
     let ds = data::load(&cfg.data).unwrap();
     let mlp = model::build(&cfg.model, ds.input_dim(), ds.output_dim()).unwrap();
     let theta0: Vec<f64> = mlp.init(cfg.model.seed);
-    let (n, o) = (ds.n_train(), ds.output_dim());
-    let f0 = mlp.forward(&theta0, ds.x_train.as_ref()).unwrap();
-    let mut delta = vec![0.0; mlp.num_params()];
-    for _ in 0..cfg.steps {
-        let (_, jd) = mlp.jvp(&theta0, ds.x_train.as_ref(), &delta).unwrap();
-        let r = Matrix::from_fn(n, o, |i, a| {
-            (f0.get(i, a) + jd.get(i, a) - ds.y_train.get(i, a)) / n as f64
-        });
-        let (_, g) = mlp.vjp(&theta0, ds.x_train.as_ref(), r.as_ref()).unwrap();
-        for (d, gi) in delta.iter_mut().zip(&g) {
-            *d -= s.lr * gi;
-        }
-    }
+    let lin = autodiff::mlp::Linearized::new(&mlp, &theta0, ds.x_train.as_ref()).unwrap();
+    let mut gd = LinearizedGd::new(&lin, ds.y_train.as_ref(), s.lr);
+    let stop = Stop {
+        max_steps: cfg.steps,
+        target: None,
+        stop_at_target: false,
+    };
+    train::run(&mut gd, stop, |_| false, |_, _, _| Ok(()), &mut Silent).unwrap();
+    let delta = gd.delta;
     let f0_test = mlp.forward(&theta0, ds.x_test.as_ref()).unwrap();
     let (_, jd_test) = mlp.jvp(&theta0, ds.x_test.as_ref(), &delta).unwrap();
     let explicit: Vec<f64> = f0_test

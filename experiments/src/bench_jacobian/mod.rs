@@ -23,6 +23,8 @@ use serde::{Deserialize, Serialize};
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Config {
+    /// Memory budget in MiB (None: 70% of the available memory).
+    pub max_memory_mib: Option<u64>,
     /// Precisions to time, in this order; every network is measured once per precision.
     pub dtypes: Vec<Dtype>,
     /// Timed repetitions of each case; the median time and the largest peak are reported.
@@ -41,6 +43,7 @@ pub struct Config {
 impl Default for Config {
     fn default() -> Self {
         Config {
+            max_memory_mib: None,
             dtypes: vec![Dtype::F32],
             reps: 3,
             reference: true,
@@ -90,6 +93,8 @@ pub struct Shape {
 /// What `bench-jacobian` measured.
 #[derive(Clone, Debug, Serialize)]
 pub struct Summary {
+    /// Estimated peak heap bytes (the memory plan: the largest case), made before running.
+    pub memory_estimate_bytes: u128,
     /// The settings.
     pub config: Config,
     /// Every case: four methods per network and precision, in the order they ran.
@@ -115,10 +120,18 @@ fn run_checked(cfg: &Config, obs: &mut dyn Observer) -> Result<Summary> {
     if cfg.reps == 0 || cfg.chunk == 0 || cfg.jvp_max_columns == 0 {
         anyhow::bail!("--reps, the chunk and the column cap must be at least 1");
     }
-    run::run_all(cfg, obs)
+    let plan = run::memory_plan(cfg);
+    plan.check(
+        crate::memory::budget(cfg.max_memory_mib),
+        "measure one precision at a time (--dtype) or skip the reference networks (--no-reference)",
+    )?;
+    Ok(Summary {
+        memory_estimate_bytes: plan.peak(),
+        ..run::run_all(cfg, obs)?
+    })
 }
 
 /// The `--json` document: `{"cases": [...]}` in the shared format, plus the shapes.
 pub fn json(s: &Summary) -> serde_json::Value {
-    serde_json::json!({ "cases": s.cases, "shapes": s.shapes })
+    serde_json::json!({ "cases": s.cases, "shapes": s.shapes, "memory_estimate_bytes": s.memory_estimate_bytes })
 }

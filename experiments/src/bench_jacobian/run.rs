@@ -58,10 +58,43 @@ pub(super) fn run_all(cfg: &Config, obs: &mut dyn Observer) -> Result<Summary> {
         }
     }
     Ok(Summary {
+        memory_estimate_bytes: 0,
         config: cfg.clone(),
         cases,
         shapes,
     })
+}
+
+/// The memory plan: for each precision and network, θ, J by reverse mode ((n·o) × p), the
+/// forward-mode block ((n·o) × columns) and the structured NTK ((n·o)²), the largest of which
+/// is the peak (the cases run one after another and free their buffers).
+pub(super) fn memory_plan(cfg: &Config) -> crate::memory::MemoryPlan {
+    use crate::memory::mat;
+    let mut plan = crate::memory::MemoryPlan::default();
+    for &dt in &cfg.dtypes {
+        let s = match dt {
+            Dtype::F32 => 4,
+            Dtype::F64 => 8,
+        };
+        for net in networks(cfg) {
+            let p: usize = net.widths.windows(2).map(|w| (w[0] + 1) * w[1]).sum();
+            let rows = net.batch * net.widths.last().copied().unwrap_or(1);
+            let cols = cfg.jvp_max_columns.min(p);
+            plan.phase(
+                &format!("network {} in {dt}", net.name),
+                vec![
+                    (format!("J ({rows}×{p}, {dt})"), mat(rows, p, s)),
+                    (
+                        format!("forward-mode block ({rows}×{cols})"),
+                        mat(rows, cols, s),
+                    ),
+                    (format!("NTK ({rows}×{rows})"), mat(rows, rows, s)),
+                    ("θ and its gradient".to_string(), mat(p, 2, s)),
+                ],
+            );
+        }
+    }
+    plan
 }
 
 fn networks(cfg: &Config) -> Vec<Network> {

@@ -364,6 +364,7 @@ impl BenchJacobianArgs {
             reps: self.reps as usize,
             reference: !self.no_reference,
             sweep: !self.reference_only,
+            max_memory_mib: self.common.max_memory_mib,
             ..Default::default()
         }
     }

@@ -515,26 +515,6 @@ pub fn one_hot_centred(labels: &[usize], classes: usize) -> Matrix<f64> {
     })
 }
 
-/// Fraction of rows whose arg-max equals the label.
-pub fn accuracy<T: Real>(pred: &Matrix<T>, labels: &[usize]) -> f64 {
-    if labels.is_empty() {
-        return f64::NAN;
-    }
-    let hits = (0..pred.rows())
-        .filter(|&i| {
-            let row = pred.row(i);
-            let mut best = 0;
-            for (j, v) in row.iter().enumerate() {
-                if v.to_f64() > row[best].to_f64() {
-                    best = j;
-                }
-            }
-            best == labels[i]
-        })
-        .count();
-    hits as f64 / labels.len() as f64
-}
-
 /// Converts an f64 matrix to the working precision.
 pub fn cast<T: Real>(m: &Matrix<f64>) -> Matrix<T> {
     Matrix::from_fn(m.rows(), m.cols(), |i, j| T::from_f64(m.get(i, j)))

@@ -62,6 +62,10 @@ impl Default for Config {
 /// What `imbalance` measured.
 #[derive(Clone, Debug, Serialize)]
 pub struct Summary {
+    /// Estimated peak heap bytes of the run (the memory plan), made before allocating.
+    pub memory_estimate_bytes: u128,
+    /// Measured peak heap bytes of the run (None where the counting allocator is absent).
+    pub memory_peak_bytes: Option<u128>,
     /// The settings.
     pub config: Config,
     /// Mean cosine similarity of features between groups A and B.
@@ -109,16 +113,25 @@ pub struct CurveRow {
     pub loss: f64,
 }
 
-/// The memory plan: Φ (n×p), K = ΦΦᵀ and K/n + λI (n×n each) and the Cholesky factor.
+/// The memory plan: Φ (n×p) with two n×n matrices at a time — K = ΦΦᵀ and K/n + λI while
+/// the spectrum is estimated, then K/n + λI and its Cholesky factor for the Newton step.
 pub fn memory_plan(n: usize, p: usize) -> MemoryPlan {
+    let phi = (format!("features Φ ({n}×{p})"), mat(n, p, 8));
     let mut plan = MemoryPlan::default();
     plan.phase(
-        "features, kernel and Newton step",
+        "kernel and spectrum",
         vec![
-            (format!("features Φ ({n}×{p})"), mat(n, p, 8)),
+            phi.clone(),
+            (format!("K and K/n + λI ({n}×{n} × 2)"), mat(n, n, 16)),
+        ],
+    );
+    plan.phase(
+        "Newton step",
+        vec![
+            phi,
             (
-                format!("kernels K, K/n + λI, L ({n}×{n} × 3)"),
-                mat(n, n, 24),
+                format!("K/n + λI and its Cholesky factor ({n}×{n} × 2)"),
+                mat(n, n, 16),
             ),
         ],
     );
@@ -147,11 +160,18 @@ crate::experiment::experiment!(Imbalance, "imbalance", |c| c.seed);
 
 fn run_checked(cfg: &Config, obs: &mut dyn Observer) -> Result<Summary> {
     let n = cfg.k.saturating_add(cfg.m);
-    memory_plan(n, cfg.features).check(
+    let window = crate::memory::PeakWindow::start();
+    let plan = memory_plan(n, cfg.features);
+    plan.check(
         crate::memory::budget(cfg.max_memory_mib),
         "use fewer points (--k/--m) or fewer features",
     )?;
-    run::run(cfg, obs)
+    let s = run::run(cfg, obs)?;
+    Ok(Summary {
+        memory_estimate_bytes: plan.peak(),
+        memory_peak_bytes: window.measured(),
+        ..s
+    })
 }
 
 #[cfg(test)]

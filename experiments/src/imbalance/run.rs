@@ -77,6 +77,8 @@ pub(super) fn run(cfg: &Config, obs: &mut dyn Observer) -> Result<Summary> {
     let gd = gradient_descent(cfg, &phi, &groups, eta, sp.lambda_max, obs)?;
     let (newton_a, newton_b) = groups.mean_residuals(&newton_predictions(&phi, &sp.kn, &y)?);
     Ok(Summary {
+        memory_estimate_bytes: 0,
+        memory_peak_bytes: None,
         config: cfg.clone(),
         feature_cosine_ab,
         first_gradient_share_b: first.share_b,

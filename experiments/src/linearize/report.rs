@@ -28,7 +28,7 @@ pub fn output(s: &Summary) -> Result<RunOutput> {
             "summary": s,
         }),
         tables: vec![fits_table(s), figures_table(s)],
-        curves: curves(s),
+        curves: curves(s)?,
         charts: charts(s),
         notes: notes(s),
     })
@@ -147,32 +147,8 @@ fn notes(s: &Summary) -> Vec<String> {
     notes
 }
 
-fn curves(s: &Summary) -> Vec<Curves> {
-    let curves = Curves {
-        name: "curves".into(),
-        columns: [
-            "step",
-            "gd_train_loss",
-            "linearized_train_loss",
-            "gd_test_loss",
-            "linearized_test_loss",
-        ]
-        .map(String::from)
-        .to_vec(),
-        rows: s
-            .curve
-            .iter()
-            .map(|r| {
-                vec![
-                    r.step as f64,
-                    r.gd_train_loss,
-                    r.linearized_train_loss,
-                    r.gd_test_loss,
-                    r.linearized_test_loss,
-                ]
-            })
-            .collect(),
-    };
+fn curves(s: &Summary) -> Result<Vec<Curves>> {
+    let curves = Curves::typed("curves", &s.curve)?;
     let spectrum = Curves {
         name: "spectrum".into(),
         columns: vec!["index".into(), "eigenvalue".into()],
@@ -183,7 +159,7 @@ fn curves(s: &Summary) -> Vec<Curves> {
             .map(|(i, v)| vec![i as f64, *v])
             .collect(),
     };
-    vec![curves, spectrum]
+    Ok(vec![curves, spectrum])
 }
 
 fn charts(s: &Summary) -> Vec<Chart> {

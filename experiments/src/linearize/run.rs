@@ -42,7 +42,7 @@ pub(super) fn run_typed<T: Real>(
     let mut secs = Timings::default();
     let (n, m, d, o) = (ds.n_train(), ds.n_test(), ds.input_dim(), ds.output_dim());
     let mlp = model::build(&cfg.model, d, o)?;
-    let heap_before = crate::alloc::reset_peak();
+    let window = crate::memory::PeakWindow::start();
     let kp = choose_kernel::<T>(cfg, &mlp, ds)?;
     if kp.fell_back {
         obs.message(&format!("note: {}", kp.reason));
@@ -69,9 +69,9 @@ pub(super) fn run_typed<T: Real>(
     // (c) linearised GD in closed form, in the eigenbasis of K.
     let closed = ClosedFormGd::new(sp.eig, &r0_k, lr, n)?;
     let lin_at = |t: f64| -> Result<(Vec<f64>, Vec<f64>)> {
-        let (resid, beta) = closed.state(t)?;
+        let (resid, _) = closed.state(t)?;
         let train = resid.as_slice().iter().zip(y).map(|(r, t)| r + t).collect();
-        Ok((train, plus_kernel(&st.f0_test, &k_test, &beta)?))
+        Ok((train, closed.predict(t, &st.f0_test, &k_test)?))
     };
 
     // (b) GD on the real network.
@@ -114,8 +114,7 @@ pub(super) fn run_typed<T: Real>(
         kernel_form: form,
         kernel_reason: kp.reason,
         memory_estimate_bytes: kp.plan.peak(),
-        memory_peak_bytes: crate::alloc::installed()
-            .then(|| crate::alloc::peak().saturating_sub(heap_before) as u128),
+        memory_peak_bytes: window.measured(),
         lambda_max: sp.lambda_max,
         lanczos_iterations: sp.lanczos_iterations,
         lambda_min: sp.lambda_min,

@@ -4,10 +4,10 @@
 
 pub mod sweep;
 
-pub use crate::data::accuracy;
 /// ‖v‖₂ (overflow-safe), ⟨a, b⟩ and the one relative difference ‖a − b‖/‖b‖ (b the
 /// reference): the workspace's level-1 kernels in `linalg::vec`.
 pub use linalg::vec::{dot, nrm2 as norm, rel_diff};
+use linalg::{Matrix, Real};
 pub use sweep::{bootstrap_slope, local_slopes, loglog_slope, mean_std};
 
 /// ‖a − b‖ / `scale` (the absolute difference when `scale` is 0 or not finite).
@@ -19,6 +19,26 @@ pub fn rel_diff_scaled(a: &[f64], b: &[f64], scale: f64) -> f64 {
     } else {
         d
     }
+}
+
+/// Fraction of rows whose arg-max equals the label.
+pub fn accuracy<T: Real>(pred: &Matrix<T>, labels: &[usize]) -> f64 {
+    if labels.is_empty() {
+        return f64::NAN;
+    }
+    let hits = (0..pred.rows())
+        .filter(|&i| {
+            let row = pred.row(i);
+            let mut best = 0;
+            for (j, v) in row.iter().enumerate() {
+                if v.to_f64() > row[best].to_f64() {
+                    best = j;
+                }
+            }
+            best == labels[i]
+        })
+        .count();
+    hits as f64 / labels.len() as f64
 }
 
 /// The squared-error loss 1/(2n)‖f − y‖²_F over n samples (f and y flattened alike).

@@ -160,6 +160,10 @@ pub struct CgRow {
 /// Everything `newton-vs-gd` measured.
 #[derive(Clone, Debug, Serialize)]
 pub struct Summary {
+    /// Estimated peak heap bytes of the run (the memory plan), made before allocating.
+    pub memory_estimate_bytes: u128,
+    /// Measured peak heap bytes of the run (None where the counting allocator is absent).
+    pub memory_peak_bytes: Option<u128>,
     /// The settings.
     pub config: Config,
     /// Over- or underdetermined.
@@ -251,26 +255,30 @@ pub fn validate(cfg: &Config) -> Result<()> {
     Ok(())
 }
 
-/// The memory plan: A (m×p), H = AᵀA (p×p) and, when underdetermined, AAᵀ (m×m); the
-/// eigensolver's working copies (three r×r, r = min(m, p)) and the p×r eigenvectors. For the
-/// network system, J is built by reverse mode in blocks, so A itself is the largest part.
+/// The memory plan, at the eigendecomposition (the peak): A (m×p) and H = AᵀA + λI (p×p)
+/// throughout; overdetermined, the eigensolver's three p×p working matrices; underdetermined,
+/// AAᵀ and its eigenvectors (m×m each) with AᵀU and the row-space vectors (p×m each) and the
+/// GEMM's packing room (one more p×m). For the network system, J is built by reverse mode in
+/// blocks, so A itself is the largest part of the inputs.
 pub fn memory_plan(m: usize, p: usize) -> MemoryPlan {
-    let r = m.min(p);
     let a = (format!("A ({m}×{p})"), mat(m, p, 8));
-    let h = (format!("H = AᵀA ({p}×{p})"), mat(p, p, 8));
-    let mut plan = MemoryPlan::default();
-    plan.phase(
-        "eigendecomposition",
+    let h = (format!("H = AᵀA + λI ({p}×{p})"), mat(p, p, 8));
+    let work = if m >= p {
+        vec![(format!("eigensolver work (3 × {p}×{p})"), mat(p, p, 24))]
+    } else {
         vec![
-            a.clone(),
-            h.clone(),
-            (format!("eigensolver work (3 × {r}×{r})"), mat(r, r, 24)),
             (
-                format!("Aᵀ·U and eigenvectors ({p}×{r} × 2)"),
-                mat(p, r, 16),
+                format!("AAᵀ and its eigenvectors (2 × {m}×{m})"),
+                mat(m, m, 16),
             ),
-        ],
-    );
+            (
+                format!("AᵀU, row-space vectors, packing (3 × {p}×{m})"),
+                mat(p, m, 24),
+            ),
+        ]
+    };
+    let mut plan = MemoryPlan::default();
+    plan.phase("eigendecomposition", [vec![a, h], work].concat());
     plan
 }
 
@@ -289,7 +297,9 @@ crate::experiment::experiment!(NewtonVsGd, "newton-vs-gd", |c| c.seed);
 
 fn run_checked(cfg: &Config, obs: &mut dyn Observer) -> Result<Summary> {
     let (m, p) = system_shape(cfg);
-    memory_plan(m, p).check(
+    let window = crate::memory::PeakWindow::start();
+    let plan = memory_plan(m, p);
+    plan.check(
         crate::memory::budget(cfg.max_memory_mib),
         "use a smaller system (--rows/--cols, --network-n-train/--network-width)",
     )?;
@@ -297,7 +307,12 @@ fn run_checked(cfg: &Config, obs: &mut dyn Observer) -> Result<Summary> {
         Some(net) => network_system(net, cfg.seed)?,
         None => synthetic_system(cfg)?,
     };
-    run::solve_three_ways(cfg, &a, &b, obs)
+    let s = run::solve_three_ways(cfg, &a, &b, obs)?;
+    Ok(Summary {
+        memory_estimate_bytes: plan.peak(),
+        memory_peak_bytes: window.measured(),
+        ..s
+    })
 }
 
 /// A with the configured singular values, and b = A x_true + noise (so the overdetermined

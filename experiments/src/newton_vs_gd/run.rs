@@ -86,6 +86,8 @@ pub(super) fn solve_three_ways(
         (None, None)
     };
     Ok(Summary {
+        memory_estimate_bytes: 0,
+        memory_peak_bytes: None,
         config: cfg.clone(),
         rows: m,
         cols: p,

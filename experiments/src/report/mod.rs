@@ -61,6 +61,32 @@ pub struct Curves {
 }
 
 impl Curves {
+    /// A table from typed rows (structs of numbers): serde names the columns after the fields,
+    /// in declaration order, and each row's fields become its values.
+    pub fn typed<R: Serialize>(name: &str, rows: &[R]) -> Result<Curves> {
+        let mut w = csv::Writer::from_writer(Vec::new());
+        for r in rows {
+            w.serialize(r)?;
+        }
+        let bytes = w.into_inner().map_err(|e| anyhow::anyhow!("csv: {e}"))?;
+        let mut rd = csv::Reader::from_reader(bytes.as_slice());
+        let columns = rd.headers()?.iter().map(String::from).collect();
+        let mut out = Vec::with_capacity(rows.len());
+        for rec in rd.records() {
+            let rec = rec?;
+            let vals = rec
+                .iter()
+                .map(|v| v.parse::<f64>().unwrap_or(f64::NAN))
+                .collect();
+            out.push(vals);
+        }
+        Ok(Curves {
+            name: name.into(),
+            columns,
+            rows: out,
+        })
+    }
+
     /// CSV text of the table.
     pub fn to_csv(&self) -> Result<Vec<u8>> {
         let mut w = csv::Writer::from_writer(Vec::new());
@@ -276,6 +302,30 @@ pub fn check_dir_path(flag: &str, path: &Path) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn typed_rows_become_named_columns() {
+        #[derive(Serialize)]
+        struct Row {
+            step: usize,
+            loss: f64,
+        }
+        let c = Curves::typed(
+            "c",
+            &[
+                Row { step: 0, loss: 0.5 },
+                Row {
+                    step: 10,
+                    loss: 1e-3,
+                },
+            ],
+        )
+        .unwrap();
+        assert_eq!(c.columns, ["step", "loss"]);
+        assert_eq!(c.rows, vec![vec![0.0, 0.5], vec![10.0, 1e-3]]);
+        let text = String::from_utf8(c.to_csv().unwrap()).unwrap();
+        assert!(text.starts_with("step,loss\n"), "{text}");
+    }
 
     #[test]
     fn civil_dates() {

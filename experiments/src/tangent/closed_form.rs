@@ -75,6 +75,19 @@ impl ClosedFormGd {
         ))
     }
 
+    /// Predictions after t steps at inputs X* given f₀(X*) and the cross kernel K(X*, X)
+    /// (kernel layout): f₀(X*) + K(X*, X)β_t, flattened row-major.
+    pub fn predict(&self, t: f64, f0: &Matrix<f64>, k_cross: &Matrix<f64>) -> Result<Vec<f64>> {
+        let (_, beta) = self.state(t)?;
+        let kb = linalg::matmul(k_cross.as_ref(), beta.as_ref())?;
+        Ok(f0
+            .as_slice()
+            .iter()
+            .zip(kb.as_slice())
+            .map(|(a, b)| a + b)
+            .collect())
+    }
+
     /// The smallest whole number of steps after which the loss is ≤ `target` (the loss
     /// decreases in t for a stable step), by doubling then bisection; None beyond 10¹⁵.
     pub fn steps_to(&self, target: f64) -> Option<f64> {

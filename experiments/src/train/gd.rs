@@ -149,3 +149,55 @@ impl Iterative for LeastSquaresGd<'_> {
         Ok(())
     }
 }
+
+/// GD on the linearised model f_lin(δ) = f(θ₀) + Jδ with L = 1/(2n)‖f_lin − Y‖²:
+/// δ ← δ − η Jᵀ(f₀ + Jδ − Y)/n, one JVP and one VJP per step through autodiff's
+/// `Linearized` (the closed form of `tangent::ClosedFormGd` solves the same recursion).
+pub struct LinearizedGd<'a, 'b, T: Real> {
+    lin: &'b autodiff::mlp::Linearized<'a, T>,
+    y: MatRef<'b, T>,
+    lr: f64,
+    /// The current step δ_t = θ_t − θ₀.
+    pub delta: Vec<T>,
+    residual: Option<Matrix<T>>,
+}
+
+impl<'a, 'b, T: Real> LinearizedGd<'a, 'b, T> {
+    /// GD from δ = 0 with step `lr` towards targets `y`.
+    pub fn new(lin: &'b autodiff::mlp::Linearized<'a, T>, y: MatRef<'b, T>, lr: f64) -> Self {
+        LinearizedGd {
+            delta: vec![T::zero(); lin.num_params()],
+            lin,
+            y,
+            lr,
+            residual: None,
+        }
+    }
+}
+
+impl<T: Real> Iterative for LinearizedGd<'_, '_, T> {
+    fn objective(&mut self) -> Result<f64> {
+        let f = self.lin.eval(&self.delta)?;
+        let (n, o) = (f.rows(), f.cols());
+        let r = Matrix::from_fn(n, o, |i, a| f.get(i, a) - self.y.get(i, a));
+        let loss = r.as_slice().iter().map(|v| v.to_f64().powi(2)).sum::<f64>() / (2 * n) as f64;
+        self.residual = Some(r);
+        Ok(loss)
+    }
+
+    fn step(&mut self) -> Result<()> {
+        let r = match self.residual.take() {
+            Some(r) => r,
+            None => {
+                self.objective()?;
+                self.residual.take().unwrap_or_else(|| Matrix::zeros(0, 0))
+            }
+        };
+        let scale = T::from_f64(self.lr / r.rows() as f64);
+        let g = self.lin.vjp(r.as_ref())?;
+        for (d, gi) in self.delta.iter_mut().zip(&g) {
+            *d -= scale * *gi;
+        }
+        Ok(())
+    }
+}
