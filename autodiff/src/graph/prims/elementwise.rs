@@ -10,8 +10,8 @@
 //! with the slope; the scalar rules (value, slope, curvature) of each g live in
 //! [`crate::unary`], one `impl Unary` per function.
 
-use super::block::{rows_mut, single, tangent_or_zeros};
-use super::primitive::Primitive;
+use super::block::rows_mut;
+use super::operands::{one_operand_primitive, OneOperand};
 use crate::error::{AdError, Result};
 use crate::tensor::Tensor;
 use crate::unary::Unary;
@@ -26,46 +26,25 @@ use std::fmt::Debug;
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Elementwise<U>(pub U);
 
-impl<T: Real, U: Unary + Debug + 'static> Primitive<T> for Elementwise<U> {
-    fn arity(&self) -> Option<usize> {
-        Some(1)
-    }
-    fn forward(&self, x: &[&Tensor<T>]) -> Result<Tensor<T>> {
+impl<T: Real, U: Unary + Debug + 'static> OneOperand<T> for Elementwise<U> {
+    fn forward(&self, x: &Tensor<T>) -> Result<Tensor<T>> {
         let g = self.0;
-        if let Some(i) = x[0].data().iter().position(|&v| !g.in_domain(v)) {
+        if let Some(i) = x.data().iter().position(|&v| !g.in_domain(v)) {
             return Err(AdError::Domain {
                 what: format!(
                     "{g:?} of {} at flat index {i} is outside its domain",
-                    x[0].data()[i]
+                    x.data()[i]
                 ),
             });
         }
-        Ok(x[0].map(|v| g.value(v)))
+        Ok(x.map(|v| g.value(v)))
     }
-    fn jvp(
-        &self,
-        x: &[&Tensor<T>],
-        y: &Tensor<T>,
-        dx: &[Option<&Tensor<T>>],
-        k: usize,
-    ) -> Result<Tensor<T>> {
-        Ok(slope_times(
-            self.0,
-            x[0],
-            y,
-            tangent_or_zeros(dx[0], x[0], k),
-        ))
+    fn jvp(&self, x: &Tensor<T>, y: &Tensor<T>, dx: Tensor<T>, _k: usize) -> Result<Tensor<T>> {
+        Ok(slope_times(self.0, x, y, dx))
     }
-    fn vjp(
-        &self,
-        x: &[&Tensor<T>],
-        y: &Tensor<T>,
-        dy: &Tensor<T>,
-        _needs: &[bool],
-        _k: usize,
-    ) -> Result<Vec<Option<Tensor<T>>>> {
+    fn vjp(&self, x: &Tensor<T>, y: &Tensor<T>, dy: &Tensor<T>, _k: usize) -> Result<Tensor<T>> {
         // The Jacobian is diagonal: the VJP is the JVP rule applied to ȳ.
-        single(slope_times(self.0, x[0], y, dy.clone()))
+        Ok(slope_times(self.0, x, y, dy.clone()))
     }
 }
 
@@ -106,32 +85,16 @@ fn slope_times<T: Real, U: Unary>(
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Scale(pub f64);
 
-impl<T: Real> Primitive<T> for Scale {
-    fn arity(&self) -> Option<usize> {
-        Some(1)
-    }
-    fn forward(&self, x: &[&Tensor<T>]) -> Result<Tensor<T>> {
+impl<T: Real> OneOperand<T> for Scale {
+    fn forward(&self, x: &Tensor<T>) -> Result<Tensor<T>> {
         let c = T::from_f64(self.0);
-        Ok(x[0].map(|v| c * v))
+        Ok(x.map(|v| c * v))
     }
-    fn jvp(
-        &self,
-        x: &[&Tensor<T>],
-        _y: &Tensor<T>,
-        dx: &[Option<&Tensor<T>>],
-        k: usize,
-    ) -> Result<Tensor<T>> {
-        Ok(scale_block(self.0, tangent_or_zeros(dx[0], x[0], k)))
+    fn jvp(&self, _x: &Tensor<T>, _y: &Tensor<T>, dx: Tensor<T>, _k: usize) -> Result<Tensor<T>> {
+        Ok(scale_block(self.0, dx))
     }
-    fn vjp(
-        &self,
-        _x: &[&Tensor<T>],
-        _y: &Tensor<T>,
-        dy: &Tensor<T>,
-        _needs: &[bool],
-        _k: usize,
-    ) -> Result<Vec<Option<Tensor<T>>>> {
-        single(scale_block(self.0, dy.clone()))
+    fn vjp(&self, _x: &Tensor<T>, _y: &Tensor<T>, dy: &Tensor<T>, _k: usize) -> Result<Tensor<T>> {
+        Ok(scale_block(self.0, dy.clone()))
     }
 }
 
@@ -139,33 +102,19 @@ impl<T: Real> Primitive<T> for Scale {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Neg;
 
-impl<T: Real> Primitive<T> for Neg {
-    fn arity(&self) -> Option<usize> {
-        Some(1)
+impl<T: Real> OneOperand<T> for Neg {
+    fn forward(&self, x: &Tensor<T>) -> Result<Tensor<T>> {
+        Ok(x.map(|v| -v))
     }
-    fn forward(&self, x: &[&Tensor<T>]) -> Result<Tensor<T>> {
-        Ok(x[0].map(|v| -v))
+    fn jvp(&self, _x: &Tensor<T>, _y: &Tensor<T>, dx: Tensor<T>, _k: usize) -> Result<Tensor<T>> {
+        Ok(scale_block(-1.0, dx))
     }
-    fn jvp(
-        &self,
-        x: &[&Tensor<T>],
-        _y: &Tensor<T>,
-        dx: &[Option<&Tensor<T>>],
-        k: usize,
-    ) -> Result<Tensor<T>> {
-        Ok(scale_block(-1.0, tangent_or_zeros(dx[0], x[0], k)))
-    }
-    fn vjp(
-        &self,
-        _x: &[&Tensor<T>],
-        _y: &Tensor<T>,
-        dy: &Tensor<T>,
-        _needs: &[bool],
-        _k: usize,
-    ) -> Result<Vec<Option<Tensor<T>>>> {
-        single(scale_block(-1.0, dy.clone()))
+    fn vjp(&self, _x: &Tensor<T>, _y: &Tensor<T>, dy: &Tensor<T>, _k: usize) -> Result<Tensor<T>> {
+        Ok(scale_block(-1.0, dy.clone()))
     }
 }
+
+one_operand_primitive!([U: Unary + Debug + 'static] Elementwise<U>, [] Scale, [] Neg);
 
 /// c·d for a block d: the JVP and the VJP of y = c·x, which is linear and symmetric.
 fn scale_block<T: Real>(c: f64, mut block: Tensor<T>) -> Tensor<T> {

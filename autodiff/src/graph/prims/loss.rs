@@ -18,8 +18,8 @@
 //! (p = softmax, ℓ = log-softmax, Tᵣ = Σ_c t_rc; the softmax Jacobian diag(p) − ppᵀ is
 //! symmetric, which is why its JVP and VJP have the same form.)
 
-use super::block::{block_shape, rows, single, tangent_or_zeros};
-use super::primitive::Primitive;
+use super::block::{block_shape, rows};
+use super::operands::{one_operand_primitive, two_operand_primitive, OneOperand, TwoOperand};
 use crate::error::{AdError, Result};
 use crate::tensor::Tensor;
 use linalg::Real;
@@ -28,31 +28,31 @@ use linalg::Real;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Mse;
 
-impl<T: Real> Primitive<T> for Mse {
-    fn arity(&self) -> Option<usize> {
-        Some(2)
-    }
-    fn forward(&self, x: &[&Tensor<T>]) -> Result<Tensor<T>> {
-        mse_forward(x[0], x[1])
+impl<T: Real> TwoOperand<T> for Mse {
+    fn forward(&self, p: &Tensor<T>, t: &Tensor<T>) -> Result<Tensor<T>> {
+        mse_forward(p, t)
     }
     fn jvp(
         &self,
-        x: &[&Tensor<T>],
+        p: &Tensor<T>,
+        t: &Tensor<T>,
         _y: &Tensor<T>,
-        dx: &[Option<&Tensor<T>>],
+        dp: Option<&Tensor<T>>,
+        dt: Option<&Tensor<T>>,
         k: usize,
     ) -> Result<Tensor<T>> {
-        mse_jvp(x[0], x[1], dx[0], dx[1], k)
+        mse_jvp(p, t, dp, dt, k)
     }
     fn vjp(
         &self,
-        x: &[&Tensor<T>],
+        p: &Tensor<T>,
+        t: &Tensor<T>,
         _y: &Tensor<T>,
         dy: &Tensor<T>,
         needs: &[bool],
         k: usize,
     ) -> Result<Vec<Option<Tensor<T>>>> {
-        mse_vjp(x[0], x[1], dy, needs, k)
+        mse_vjp(p, t, dy, needs, k)
     }
 }
 
@@ -60,31 +60,15 @@ impl<T: Real> Primitive<T> for Mse {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Softmax;
 
-impl<T: Real> Primitive<T> for Softmax {
-    fn arity(&self) -> Option<usize> {
-        Some(1)
+impl<T: Real> OneOperand<T> for Softmax {
+    fn forward(&self, x: &Tensor<T>) -> Result<Tensor<T>> {
+        softmax_forward(x)
     }
-    fn forward(&self, x: &[&Tensor<T>]) -> Result<Tensor<T>> {
-        softmax_forward(x[0])
+    fn jvp(&self, _x: &Tensor<T>, y: &Tensor<T>, dx: Tensor<T>, _k: usize) -> Result<Tensor<T>> {
+        softmax_jvp(y, &dx)
     }
-    fn jvp(
-        &self,
-        x: &[&Tensor<T>],
-        y: &Tensor<T>,
-        dx: &[Option<&Tensor<T>>],
-        k: usize,
-    ) -> Result<Tensor<T>> {
-        softmax_jvp(y, &tangent_or_zeros(dx[0], x[0], k))
-    }
-    fn vjp(
-        &self,
-        _x: &[&Tensor<T>],
-        y: &Tensor<T>,
-        dy: &Tensor<T>,
-        _needs: &[bool],
-        _k: usize,
-    ) -> Result<Vec<Option<Tensor<T>>>> {
-        single(softmax_vjp(y, dy))
+    fn vjp(&self, _x: &Tensor<T>, y: &Tensor<T>, dy: &Tensor<T>, _k: usize) -> Result<Tensor<T>> {
+        Ok(softmax_vjp(y, dy))
     }
 }
 
@@ -92,66 +76,54 @@ impl<T: Real> Primitive<T> for Softmax {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct LogSoftmax;
 
-impl<T: Real> Primitive<T> for LogSoftmax {
-    fn arity(&self) -> Option<usize> {
-        Some(1)
+impl<T: Real> OneOperand<T> for LogSoftmax {
+    fn forward(&self, x: &Tensor<T>) -> Result<Tensor<T>> {
+        log_softmax_forward(x)
     }
-    fn forward(&self, x: &[&Tensor<T>]) -> Result<Tensor<T>> {
-        log_softmax_forward(x[0])
+    fn jvp(&self, _x: &Tensor<T>, y: &Tensor<T>, dx: Tensor<T>, _k: usize) -> Result<Tensor<T>> {
+        log_softmax_jvp(y, &dx)
     }
-    fn jvp(
-        &self,
-        x: &[&Tensor<T>],
-        y: &Tensor<T>,
-        dx: &[Option<&Tensor<T>>],
-        k: usize,
-    ) -> Result<Tensor<T>> {
-        log_softmax_jvp(y, &tangent_or_zeros(dx[0], x[0], k))
-    }
-    fn vjp(
-        &self,
-        _x: &[&Tensor<T>],
-        y: &Tensor<T>,
-        dy: &Tensor<T>,
-        _needs: &[bool],
-        _k: usize,
-    ) -> Result<Vec<Option<Tensor<T>>>> {
-        single(log_softmax_vjp(y, dy))
+    fn vjp(&self, _x: &Tensor<T>, y: &Tensor<T>, dy: &Tensor<T>, _k: usize) -> Result<Tensor<T>> {
+        Ok(log_softmax_vjp(y, dy))
     }
 }
+
+one_operand_primitive!([] Softmax, [] LogSoftmax);
 
 /// Softmax cross-entropy of logits z and targets t (same shape, classes on the last axis),
 /// averaged over rows: L = −(1/R) Σ_r Σ_c t_rc · log_softmax(z_r)_c.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct SoftmaxCrossEntropy;
 
-impl<T: Real> Primitive<T> for SoftmaxCrossEntropy {
-    fn arity(&self) -> Option<usize> {
-        Some(2)
-    }
-    fn forward(&self, x: &[&Tensor<T>]) -> Result<Tensor<T>> {
-        cross_entropy_forward(x[0], x[1])
+impl<T: Real> TwoOperand<T> for SoftmaxCrossEntropy {
+    fn forward(&self, z: &Tensor<T>, t: &Tensor<T>) -> Result<Tensor<T>> {
+        cross_entropy_forward(z, t)
     }
     fn jvp(
         &self,
-        x: &[&Tensor<T>],
+        z: &Tensor<T>,
+        t: &Tensor<T>,
         _y: &Tensor<T>,
-        dx: &[Option<&Tensor<T>>],
+        dz: Option<&Tensor<T>>,
+        dt: Option<&Tensor<T>>,
         k: usize,
     ) -> Result<Tensor<T>> {
-        cross_entropy_jvp(x[0], x[1], dx[0], dx[1], k)
+        cross_entropy_jvp(z, t, dz, dt, k)
     }
     fn vjp(
         &self,
-        x: &[&Tensor<T>],
+        z: &Tensor<T>,
+        t: &Tensor<T>,
         _y: &Tensor<T>,
         dy: &Tensor<T>,
         needs: &[bool],
         k: usize,
     ) -> Result<Vec<Option<Tensor<T>>>> {
-        cross_entropy_vjp(x[0], x[1], dy, needs, k)
+        cross_entropy_vjp(z, t, dy, needs, k)
     }
 }
+
+two_operand_primitive!([] Mse, [] SoftmaxCrossEntropy);
 
 /// Number of classes (last extent), checking that there is a last axis with entries.
 fn classes<T: Real>(x: &Tensor<T>, what: &str) -> Result<usize> {

@@ -12,7 +12,7 @@
 //! [p, k·n], so those too are one wide GEMM (the two copies cost O(k(pn + mn)) against the
 //! GEMM's O(kmpn)).
 
-use super::primitive::Primitive;
+use super::operands::{two_operand_primitive, TwoOperand};
 use crate::error::{AdError, Result};
 use crate::tensor::Tensor;
 use linalg::{gemm, MatMut, MatRef, Real};
@@ -21,31 +21,31 @@ use linalg::{gemm, MatMut, MatRef, Real};
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct MatMul;
 
-impl<T: Real> Primitive<T> for MatMul {
-    fn arity(&self) -> Option<usize> {
-        Some(2)
-    }
-    fn forward(&self, x: &[&Tensor<T>]) -> Result<Tensor<T>> {
-        matmul_forward(x[0], x[1])
+impl<T: Real> TwoOperand<T> for MatMul {
+    fn forward(&self, a: &Tensor<T>, b: &Tensor<T>) -> Result<Tensor<T>> {
+        matmul_forward(a, b)
     }
     fn jvp(
         &self,
-        x: &[&Tensor<T>],
-        _y: &Tensor<T>,
-        dx: &[Option<&Tensor<T>>],
+        a: &Tensor<T>,
+        b: &Tensor<T>,
+        _c: &Tensor<T>,
+        da: Option<&Tensor<T>>,
+        db: Option<&Tensor<T>>,
         k: usize,
     ) -> Result<Tensor<T>> {
-        matmul_jvp(x[0], x[1], dx[0], dx[1], k)
+        matmul_jvp(a, b, da, db, k)
     }
     fn vjp(
         &self,
-        x: &[&Tensor<T>],
-        _y: &Tensor<T>,
-        dy: &Tensor<T>,
+        a: &Tensor<T>,
+        b: &Tensor<T>,
+        _c: &Tensor<T>,
+        dc: &Tensor<T>,
         needs: &[bool],
         k: usize,
     ) -> Result<Vec<Option<Tensor<T>>>> {
-        matmul_vjp(x[0], x[1], dy, needs, k)
+        matmul_vjp(a, b, dc, needs, k)
     }
 }
 
@@ -53,33 +53,35 @@ impl<T: Real> Primitive<T> for MatMul {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct BatchMatMul;
 
-impl<T: Real> Primitive<T> for BatchMatMul {
-    fn arity(&self) -> Option<usize> {
-        Some(2)
-    }
-    fn forward(&self, x: &[&Tensor<T>]) -> Result<Tensor<T>> {
-        batch_matmul_forward(x[0], x[1])
+impl<T: Real> TwoOperand<T> for BatchMatMul {
+    fn forward(&self, a: &Tensor<T>, b: &Tensor<T>) -> Result<Tensor<T>> {
+        batch_matmul_forward(a, b)
     }
     fn jvp(
         &self,
-        x: &[&Tensor<T>],
-        _y: &Tensor<T>,
-        dx: &[Option<&Tensor<T>>],
+        a: &Tensor<T>,
+        b: &Tensor<T>,
+        _c: &Tensor<T>,
+        da: Option<&Tensor<T>>,
+        db: Option<&Tensor<T>>,
         k: usize,
     ) -> Result<Tensor<T>> {
-        batch_matmul_jvp(x[0], x[1], dx[0], dx[1], k)
+        batch_matmul_jvp(a, b, da, db, k)
     }
     fn vjp(
         &self,
-        x: &[&Tensor<T>],
-        _y: &Tensor<T>,
-        dy: &Tensor<T>,
+        a: &Tensor<T>,
+        b: &Tensor<T>,
+        _c: &Tensor<T>,
+        dc: &Tensor<T>,
         needs: &[bool],
         k: usize,
     ) -> Result<Vec<Option<Tensor<T>>>> {
-        batch_matmul_vjp(x[0], x[1], dy, needs, k)
+        batch_matmul_vjp(a, b, dc, needs, k)
     }
 }
+
+two_operand_primitive!([] MatMul, [] BatchMatMul);
 
 fn view<T: Real>(data: &[T], r: usize, c: usize) -> Result<MatRef<'_, T>> {
     Ok(MatRef::from_slice(data, r, c, c)?)

@@ -5,8 +5,8 @@
 //! summed receives ȳ, scaled by 1/N for a mean). On a block [k, S…] the reduction runs
 //! along axis a + 1, so the k directions never mix.
 
-use super::block::{block_shape, rows, single, tangent_or_zeros};
-use super::primitive::Primitive;
+use super::block::{block_shape, rows};
+use super::operands::{one_operand_primitive, OneOperand};
 use crate::error::{AdError, Result};
 use crate::tensor::Tensor;
 use linalg::Real;
@@ -15,31 +15,15 @@ use linalg::Real;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Sum;
 
-impl<T: Real> Primitive<T> for Sum {
-    fn arity(&self) -> Option<usize> {
-        Some(1)
+impl<T: Real> OneOperand<T> for Sum {
+    fn forward(&self, x: &Tensor<T>) -> Result<Tensor<T>> {
+        Ok(sum_forward(x))
     }
-    fn forward(&self, x: &[&Tensor<T>]) -> Result<Tensor<T>> {
-        Ok(sum_forward(x[0]))
+    fn jvp(&self, _x: &Tensor<T>, _y: &Tensor<T>, dx: Tensor<T>, _k: usize) -> Result<Tensor<T>> {
+        Ok(sum_jvp(&dx))
     }
-    fn jvp(
-        &self,
-        x: &[&Tensor<T>],
-        _y: &Tensor<T>,
-        dx: &[Option<&Tensor<T>>],
-        k: usize,
-    ) -> Result<Tensor<T>> {
-        Ok(sum_jvp(&tangent_or_zeros(dx[0], x[0], k)))
-    }
-    fn vjp(
-        &self,
-        x: &[&Tensor<T>],
-        _y: &Tensor<T>,
-        dy: &Tensor<T>,
-        _needs: &[bool],
-        _k: usize,
-    ) -> Result<Vec<Option<Tensor<T>>>> {
-        single(sum_vjp(x[0].shape(), dy, T::one()))
+    fn vjp(&self, x: &Tensor<T>, _y: &Tensor<T>, dy: &Tensor<T>, _k: usize) -> Result<Tensor<T>> {
+        Ok(sum_vjp(x.shape(), dy, T::one()))
     }
 }
 
@@ -47,31 +31,15 @@ impl<T: Real> Primitive<T> for Sum {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Mean;
 
-impl<T: Real> Primitive<T> for Mean {
-    fn arity(&self) -> Option<usize> {
-        Some(1)
+impl<T: Real> OneOperand<T> for Mean {
+    fn forward(&self, x: &Tensor<T>) -> Result<Tensor<T>> {
+        mean_forward(x)
     }
-    fn forward(&self, x: &[&Tensor<T>]) -> Result<Tensor<T>> {
-        mean_forward(x[0])
+    fn jvp(&self, x: &Tensor<T>, _y: &Tensor<T>, dx: Tensor<T>, _k: usize) -> Result<Tensor<T>> {
+        mean_jvp(x, &dx)
     }
-    fn jvp(
-        &self,
-        x: &[&Tensor<T>],
-        _y: &Tensor<T>,
-        dx: &[Option<&Tensor<T>>],
-        k: usize,
-    ) -> Result<Tensor<T>> {
-        mean_jvp(x[0], &tangent_or_zeros(dx[0], x[0], k))
-    }
-    fn vjp(
-        &self,
-        x: &[&Tensor<T>],
-        _y: &Tensor<T>,
-        dy: &Tensor<T>,
-        _needs: &[bool],
-        _k: usize,
-    ) -> Result<Vec<Option<Tensor<T>>>> {
-        single(mean_vjp(x[0], dy)?)
+    fn vjp(&self, x: &Tensor<T>, _y: &Tensor<T>, dy: &Tensor<T>, _k: usize) -> Result<Tensor<T>> {
+        mean_vjp(x, dy)
     }
 }
 
@@ -79,31 +47,15 @@ impl<T: Real> Primitive<T> for Mean {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct SumAxis(pub usize);
 
-impl<T: Real> Primitive<T> for SumAxis {
-    fn arity(&self) -> Option<usize> {
-        Some(1)
+impl<T: Real> OneOperand<T> for SumAxis {
+    fn forward(&self, x: &Tensor<T>) -> Result<Tensor<T>> {
+        sum_axis_forward(x, self.0, false)
     }
-    fn forward(&self, x: &[&Tensor<T>]) -> Result<Tensor<T>> {
-        sum_axis_forward(x[0], self.0, false)
+    fn jvp(&self, _x: &Tensor<T>, _y: &Tensor<T>, dx: Tensor<T>, _k: usize) -> Result<Tensor<T>> {
+        sum_axis_forward(&dx, self.0 + 1, false)
     }
-    fn jvp(
-        &self,
-        x: &[&Tensor<T>],
-        _y: &Tensor<T>,
-        dx: &[Option<&Tensor<T>>],
-        k: usize,
-    ) -> Result<Tensor<T>> {
-        sum_axis_forward(&tangent_or_zeros(dx[0], x[0], k), self.0 + 1, false)
-    }
-    fn vjp(
-        &self,
-        x: &[&Tensor<T>],
-        _y: &Tensor<T>,
-        dy: &Tensor<T>,
-        _needs: &[bool],
-        _k: usize,
-    ) -> Result<Vec<Option<Tensor<T>>>> {
-        single(sum_axis_vjp(x[0].shape(), dy, self.0, false))
+    fn vjp(&self, x: &Tensor<T>, _y: &Tensor<T>, dy: &Tensor<T>, _k: usize) -> Result<Tensor<T>> {
+        Ok(sum_axis_vjp(x.shape(), dy, self.0, false))
     }
 }
 
@@ -111,33 +63,19 @@ impl<T: Real> Primitive<T> for SumAxis {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct MeanAxis(pub usize);
 
-impl<T: Real> Primitive<T> for MeanAxis {
-    fn arity(&self) -> Option<usize> {
-        Some(1)
+impl<T: Real> OneOperand<T> for MeanAxis {
+    fn forward(&self, x: &Tensor<T>) -> Result<Tensor<T>> {
+        sum_axis_forward(x, self.0, true)
     }
-    fn forward(&self, x: &[&Tensor<T>]) -> Result<Tensor<T>> {
-        sum_axis_forward(x[0], self.0, true)
+    fn jvp(&self, _x: &Tensor<T>, _y: &Tensor<T>, dx: Tensor<T>, _k: usize) -> Result<Tensor<T>> {
+        sum_axis_forward(&dx, self.0 + 1, true)
     }
-    fn jvp(
-        &self,
-        x: &[&Tensor<T>],
-        _y: &Tensor<T>,
-        dx: &[Option<&Tensor<T>>],
-        k: usize,
-    ) -> Result<Tensor<T>> {
-        sum_axis_forward(&tangent_or_zeros(dx[0], x[0], k), self.0 + 1, true)
-    }
-    fn vjp(
-        &self,
-        x: &[&Tensor<T>],
-        _y: &Tensor<T>,
-        dy: &Tensor<T>,
-        _needs: &[bool],
-        _k: usize,
-    ) -> Result<Vec<Option<Tensor<T>>>> {
-        single(sum_axis_vjp(x[0].shape(), dy, self.0, true))
+    fn vjp(&self, x: &Tensor<T>, _y: &Tensor<T>, dy: &Tensor<T>, _k: usize) -> Result<Tensor<T>> {
+        Ok(sum_axis_vjp(x.shape(), dy, self.0, true))
     }
 }
+
+one_operand_primitive!([] Sum, [] Mean, [] SumAxis, [] MeanAxis);
 
 /// (outer, len, inner) of a shape around an axis: the tensor is an outer × len × inner block.
 pub(crate) fn split_at_axis(shape: &[usize], axis: usize) -> Result<(usize, usize, usize)> {

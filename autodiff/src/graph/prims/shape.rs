@@ -5,7 +5,8 @@
 //! shifted by one past the block axis) and VJP x̄ = Pᵀ ȳ (the inverse move; for slice, the
 //! adjoint pads with zeros; for concat, it cuts ȳ back into pieces).
 
-use super::block::{block_shape, single, tangent_or_zeros, zeros_block};
+use super::block::{block_shape, zeros_block};
+use super::operands::{one_operand_primitive, OneOperand};
 use super::primitive::Primitive;
 use super::reduce::split_at_axis;
 use crate::error::{AdError, Result};
@@ -16,31 +17,15 @@ use linalg::Real;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Reshape(pub Vec<usize>);
 
-impl<T: Real> Primitive<T> for Reshape {
-    fn arity(&self) -> Option<usize> {
-        Some(1)
+impl<T: Real> OneOperand<T> for Reshape {
+    fn forward(&self, x: &Tensor<T>) -> Result<Tensor<T>> {
+        x.clone().reshape(&self.0)
     }
-    fn forward(&self, x: &[&Tensor<T>]) -> Result<Tensor<T>> {
-        x[0].clone().reshape(&self.0)
+    fn jvp(&self, _x: &Tensor<T>, _y: &Tensor<T>, dx: Tensor<T>, k: usize) -> Result<Tensor<T>> {
+        reshape_block(dx, &self.0, k)
     }
-    fn jvp(
-        &self,
-        x: &[&Tensor<T>],
-        _y: &Tensor<T>,
-        dx: &[Option<&Tensor<T>>],
-        k: usize,
-    ) -> Result<Tensor<T>> {
-        reshape_block(tangent_or_zeros(dx[0], x[0], k), &self.0, k)
-    }
-    fn vjp(
-        &self,
-        x: &[&Tensor<T>],
-        _y: &Tensor<T>,
-        dy: &Tensor<T>,
-        _needs: &[bool],
-        k: usize,
-    ) -> Result<Vec<Option<Tensor<T>>>> {
-        single(reshape_block(dy.clone(), x[0].shape(), k)?)
+    fn vjp(&self, x: &Tensor<T>, _y: &Tensor<T>, dy: &Tensor<T>, k: usize) -> Result<Tensor<T>> {
+        reshape_block(dy.clone(), x.shape(), k)
     }
 }
 
@@ -48,31 +33,15 @@ impl<T: Real> Primitive<T> for Reshape {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Permute(pub Vec<usize>);
 
-impl<T: Real> Primitive<T> for Permute {
-    fn arity(&self) -> Option<usize> {
-        Some(1)
+impl<T: Real> OneOperand<T> for Permute {
+    fn forward(&self, x: &Tensor<T>) -> Result<Tensor<T>> {
+        permute(x, &self.0)
     }
-    fn forward(&self, x: &[&Tensor<T>]) -> Result<Tensor<T>> {
-        permute(x[0], &self.0)
+    fn jvp(&self, _x: &Tensor<T>, _y: &Tensor<T>, dx: Tensor<T>, _k: usize) -> Result<Tensor<T>> {
+        permute(&dx, &block_perm(&self.0))
     }
-    fn jvp(
-        &self,
-        x: &[&Tensor<T>],
-        _y: &Tensor<T>,
-        dx: &[Option<&Tensor<T>>],
-        k: usize,
-    ) -> Result<Tensor<T>> {
-        permute(&tangent_or_zeros(dx[0], x[0], k), &block_perm(&self.0))
-    }
-    fn vjp(
-        &self,
-        _x: &[&Tensor<T>],
-        _y: &Tensor<T>,
-        dy: &Tensor<T>,
-        _needs: &[bool],
-        _k: usize,
-    ) -> Result<Vec<Option<Tensor<T>>>> {
-        single(permute(dy, &block_perm(&inverse_perm(&self.0)))?)
+    fn vjp(&self, _x: &Tensor<T>, _y: &Tensor<T>, dy: &Tensor<T>, _k: usize) -> Result<Tensor<T>> {
+        permute(dy, &block_perm(&inverse_perm(&self.0)))
     }
 }
 
@@ -119,38 +88,19 @@ pub struct Slice {
     pub len: usize,
 }
 
-impl<T: Real> Primitive<T> for Slice {
-    fn arity(&self) -> Option<usize> {
-        Some(1)
+impl<T: Real> OneOperand<T> for Slice {
+    fn forward(&self, x: &Tensor<T>) -> Result<Tensor<T>> {
+        slice(x, self.axis, self.start, self.len)
     }
-    fn forward(&self, x: &[&Tensor<T>]) -> Result<Tensor<T>> {
-        slice(x[0], self.axis, self.start, self.len)
+    fn jvp(&self, _x: &Tensor<T>, _y: &Tensor<T>, dx: Tensor<T>, _k: usize) -> Result<Tensor<T>> {
+        slice(&dx, self.axis + 1, self.start, self.len)
     }
-    fn jvp(
-        &self,
-        x: &[&Tensor<T>],
-        _y: &Tensor<T>,
-        dx: &[Option<&Tensor<T>>],
-        k: usize,
-    ) -> Result<Tensor<T>> {
-        slice(
-            &tangent_or_zeros(dx[0], x[0], k),
-            self.axis + 1,
-            self.start,
-            self.len,
-        )
-    }
-    fn vjp(
-        &self,
-        x: &[&Tensor<T>],
-        _y: &Tensor<T>,
-        dy: &Tensor<T>,
-        _needs: &[bool],
-        _k: usize,
-    ) -> Result<Vec<Option<Tensor<T>>>> {
-        single(slice_vjp(x[0].shape(), dy, self.axis, self.start))
+    fn vjp(&self, x: &Tensor<T>, _y: &Tensor<T>, dy: &Tensor<T>, _k: usize) -> Result<Tensor<T>> {
+        Ok(slice_vjp(x.shape(), dy, self.axis, self.start))
     }
 }
+
+one_operand_primitive!([] Reshape, [] Permute, [] Slice);
 
 /// Reshapes a block [k, S…] to [k, new…] (forward and both derivative rules of reshape).
 fn reshape_block<T: Real>(b: Tensor<T>, new: &[usize], k: usize) -> Result<Tensor<T>> {
