@@ -150,3 +150,21 @@ pub(crate) fn check_len(what: &str, got: usize, want: usize) -> Result<()> {
     }
     Ok(())
 }
+
+impl Mlp {
+    /// A loss ℓ(f(X; θ)) and its gradient Jᵀ∂ℓ/∂f, for any loss of the outputs: `loss` gets
+    /// the n×o outputs and returns ℓ with ∂ℓ/∂f (n×o); one forward pass records the tape and
+    /// one reverse sweep pulls the cotangent back. Softmax cross-entropy and other losses
+    /// living outside this crate use it; [`Mlp::mse_value_and_grad`] is the squared-error case.
+    pub fn loss_value_and_grad<T: Real, E: From<AdError>>(
+        &self,
+        theta: &[T],
+        x: MatRef<'_, T>,
+        loss: impl FnOnce(MatRef<'_, T>) -> std::result::Result<(f64, Matrix<T>), E>,
+    ) -> std::result::Result<(f64, Vec<T>), E> {
+        let tape = self.record(theta, x)?;
+        let (value, cot) = loss(tape.output().as_ref())?;
+        let g = self.vjp_on_tape(&tape, cot.as_ref(), Par::Rayon)?;
+        Ok((value, g))
+    }
+}

@@ -30,6 +30,7 @@ pub mod init;
 pub mod jacobian;
 pub mod layout;
 pub mod linearized;
+pub mod mask;
 pub mod net;
 pub mod ntk;
 pub mod on_graph;
@@ -45,6 +46,7 @@ pub use init::NormalStream;
 pub use jacobian::{jacobian_by_jvp, jacobian_by_vjp, jacobian_columns_by_jvp};
 pub use layout::{ParamEntry, ParamKind, ParamLayout};
 pub use linearized::Linearized;
+pub use mask::{prune_count, Mask};
 pub use net::{Layer, Mlp, Parameterization};
 pub use ntk::{
     ntk_by_contraction, ntk_cross_by_contraction, ntk_factor_bytes, ntk_memory_bytes,
