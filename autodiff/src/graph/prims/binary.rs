@@ -18,7 +18,7 @@
 //! error, so neither ±∞ nor NaN can come out of a division or its derivatives.
 
 use super::block::{rows, rows_mut, zeros_block};
-use super::operands::{two_operand_primitive, TwoOperand};
+use super::primitive::Primitive;
 use crate::error::{AdError, Result};
 use crate::tensor::Tensor;
 use linalg::Real;
@@ -109,35 +109,33 @@ impl BinaryRule for Div {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Binary<B>(pub B);
 
-impl<T: Real, B: BinaryRule> TwoOperand<T> for Binary<B> {
-    fn forward(&self, a: &Tensor<T>, b: &Tensor<T>) -> Result<Tensor<T>> {
-        forward(self.0, a, b)
+impl<T: Real, B: BinaryRule> Primitive<T> for Binary<B> {
+    fn arity(&self) -> Option<usize> {
+        Some(2)
+    }
+    fn forward(&self, x: &[&Tensor<T>]) -> Result<Tensor<T>> {
+        forward(self.0, x[0], x[1])
     }
     fn jvp(
         &self,
-        a: &Tensor<T>,
-        b: &Tensor<T>,
+        x: &[&Tensor<T>],
         y: &Tensor<T>,
-        da: Option<&Tensor<T>>,
-        db: Option<&Tensor<T>>,
+        dx: &[Option<&Tensor<T>>],
         k: usize,
     ) -> Result<Tensor<T>> {
-        jvp(self.0, a, b, y, da, db, k)
+        jvp(self.0, x[0], x[1], y, dx[0], dx[1], k)
     }
     fn vjp(
         &self,
-        a: &Tensor<T>,
-        b: &Tensor<T>,
+        x: &[&Tensor<T>],
         y: &Tensor<T>,
         dy: &Tensor<T>,
         needs: &[bool],
         k: usize,
     ) -> Result<Vec<Option<Tensor<T>>>> {
-        vjp(self.0, a, b, y, dy, needs, k)
+        vjp(self.0, x[0], x[1], y, dy, needs, k)
     }
 }
-
-two_operand_primitive!([B: BinaryRule] Binary<B>);
 
 fn check_shapes<T: Real, B: BinaryRule>(op: B, a: &Tensor<T>, b: &Tensor<T>) -> Result<()> {
     let (sa, sb) = (a.shape(), b.shape());

@@ -19,7 +19,7 @@
 //! symmetric, which is why its JVP and VJP have the same form.)
 
 use super::block::{block_shape, rows};
-use super::operands::{one_operand_primitive, two_operand_primitive, OneOperand, TwoOperand};
+use super::operands::{one_operand_primitive, two_operand_primitive, OneOperand};
 use crate::error::{AdError, Result};
 use crate::tensor::Tensor;
 use linalg::Real;
@@ -27,34 +27,6 @@ use linalg::Real;
 /// Mean squared error L = (1/N) Σ (p − t)² of a prediction and a target, a scalar.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Mse;
-
-impl<T: Real> TwoOperand<T> for Mse {
-    fn forward(&self, p: &Tensor<T>, t: &Tensor<T>) -> Result<Tensor<T>> {
-        mse_forward(p, t)
-    }
-    fn jvp(
-        &self,
-        p: &Tensor<T>,
-        t: &Tensor<T>,
-        _y: &Tensor<T>,
-        dp: Option<&Tensor<T>>,
-        dt: Option<&Tensor<T>>,
-        k: usize,
-    ) -> Result<Tensor<T>> {
-        mse_jvp(p, t, dp, dt, k)
-    }
-    fn vjp(
-        &self,
-        p: &Tensor<T>,
-        t: &Tensor<T>,
-        _y: &Tensor<T>,
-        dy: &Tensor<T>,
-        needs: &[bool],
-        k: usize,
-    ) -> Result<Vec<Option<Tensor<T>>>> {
-        mse_vjp(p, t, dy, needs, k)
-    }
-}
 
 /// Softmax along the last axis, yᵢ = e^{xᵢ − max x} / Σⱼ e^{xⱼ − max x}.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -95,35 +67,10 @@ one_operand_primitive!([] Softmax, [] LogSoftmax);
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct SoftmaxCrossEntropy;
 
-impl<T: Real> TwoOperand<T> for SoftmaxCrossEntropy {
-    fn forward(&self, z: &Tensor<T>, t: &Tensor<T>) -> Result<Tensor<T>> {
-        cross_entropy_forward(z, t)
-    }
-    fn jvp(
-        &self,
-        z: &Tensor<T>,
-        t: &Tensor<T>,
-        _y: &Tensor<T>,
-        dz: Option<&Tensor<T>>,
-        dt: Option<&Tensor<T>>,
-        k: usize,
-    ) -> Result<Tensor<T>> {
-        cross_entropy_jvp(z, t, dz, dt, k)
-    }
-    fn vjp(
-        &self,
-        z: &Tensor<T>,
-        t: &Tensor<T>,
-        _y: &Tensor<T>,
-        dy: &Tensor<T>,
-        needs: &[bool],
-        k: usize,
-    ) -> Result<Vec<Option<Tensor<T>>>> {
-        cross_entropy_vjp(z, t, dy, needs, k)
-    }
-}
-
-two_operand_primitive!([] Mse, [] SoftmaxCrossEntropy);
+two_operand_primitive!(
+    Mse => mse_forward, mse_jvp, mse_vjp;
+    SoftmaxCrossEntropy => cross_entropy_forward, cross_entropy_jvp, cross_entropy_vjp;
+);
 
 /// Number of classes (last extent), checking that there is a last axis with entries.
 fn classes<T: Real>(x: &Tensor<T>, what: &str) -> Result<usize> {

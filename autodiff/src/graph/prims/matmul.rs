@@ -12,7 +12,7 @@
 //! [p, k·n], so those too are one wide GEMM (the two copies cost O(k(pn + mn)) against the
 //! GEMM's O(kmpn)).
 
-use super::operands::{two_operand_primitive, TwoOperand};
+use super::operands::two_operand_primitive;
 use crate::error::{AdError, Result};
 use crate::tensor::Tensor;
 use linalg::{gemm, MatMut, MatRef, Real};
@@ -21,67 +21,14 @@ use linalg::{gemm, MatMut, MatRef, Real};
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct MatMul;
 
-impl<T: Real> TwoOperand<T> for MatMul {
-    fn forward(&self, a: &Tensor<T>, b: &Tensor<T>) -> Result<Tensor<T>> {
-        matmul_forward(a, b)
-    }
-    fn jvp(
-        &self,
-        a: &Tensor<T>,
-        b: &Tensor<T>,
-        _c: &Tensor<T>,
-        da: Option<&Tensor<T>>,
-        db: Option<&Tensor<T>>,
-        k: usize,
-    ) -> Result<Tensor<T>> {
-        matmul_jvp(a, b, da, db, k)
-    }
-    fn vjp(
-        &self,
-        a: &Tensor<T>,
-        b: &Tensor<T>,
-        _c: &Tensor<T>,
-        dc: &Tensor<T>,
-        needs: &[bool],
-        k: usize,
-    ) -> Result<Vec<Option<Tensor<T>>>> {
-        matmul_vjp(a, b, dc, needs, k)
-    }
-}
-
 /// Cᵦ = Aᵦ Bᵦ for A: [b, m, p], B: [b, p, n].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct BatchMatMul;
 
-impl<T: Real> TwoOperand<T> for BatchMatMul {
-    fn forward(&self, a: &Tensor<T>, b: &Tensor<T>) -> Result<Tensor<T>> {
-        batch_matmul_forward(a, b)
-    }
-    fn jvp(
-        &self,
-        a: &Tensor<T>,
-        b: &Tensor<T>,
-        _c: &Tensor<T>,
-        da: Option<&Tensor<T>>,
-        db: Option<&Tensor<T>>,
-        k: usize,
-    ) -> Result<Tensor<T>> {
-        batch_matmul_jvp(a, b, da, db, k)
-    }
-    fn vjp(
-        &self,
-        a: &Tensor<T>,
-        b: &Tensor<T>,
-        _c: &Tensor<T>,
-        dc: &Tensor<T>,
-        needs: &[bool],
-        k: usize,
-    ) -> Result<Vec<Option<Tensor<T>>>> {
-        batch_matmul_vjp(a, b, dc, needs, k)
-    }
-}
-
-two_operand_primitive!([] MatMul, [] BatchMatMul);
+two_operand_primitive!(
+    MatMul => matmul_forward, matmul_jvp, matmul_vjp;
+    BatchMatMul => batch_matmul_forward, batch_matmul_jvp, batch_matmul_vjp;
+);
 
 fn view<T: Real>(data: &[T], r: usize, c: usize) -> Result<MatRef<'_, T>> {
     Ok(MatRef::from_slice(data, r, c, c)?)

@@ -28,7 +28,7 @@ pub use binary::{Add, Binary, BinaryRule, Div, Mul, Sub};
 pub use elementwise::{Elementwise, Neg, Scale};
 pub use loss::{LogSoftmax, Mse, Softmax, SoftmaxCrossEntropy};
 pub use matmul::{BatchMatMul, MatMul};
-pub use operands::{OneOperand, TwoOperand};
+pub use operands::OneOperand;
 pub use primitive::{prim, Prim, Primitive};
 pub use reduce::{Mean, MeanAxis, Sum, SumAxis};
 pub use shape::{Concat, Permute, Reshape, Slice};

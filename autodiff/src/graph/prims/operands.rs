@@ -3,8 +3,8 @@
 //!
 //! * [`OneOperand`]: the rules of a primitive of one operand x; [`one_operand_primitive!`]
 //!   writes its [`Primitive`] impl (arity, the tangent block, the one-entry cotangent list);
-//! * [`TwoOperand`]: the rules of a primitive of two operands a, b;
-//!   [`two_operand_primitive!`] writes its [`Primitive`] impl.
+//! * [`two_operand_primitive!`]: the [`Primitive`] impl of a primitive of two operands a, b
+//!   from its three rule functions (forward, JVP, VJP) named side by side.
 //!
 //! (Macros rather than blanket impls: a blanket `impl<P: OneOperand<T>> Primitive<T> for P`
 //! would overlap every other impl under Rust's coherence rules.)
@@ -67,69 +67,38 @@ macro_rules! one_operand_primitive {
 }
 pub(crate) use one_operand_primitive;
 
-/// A primitive of two operands a, b, its three rules written with the operands directly.
-pub trait TwoOperand<T: Real>: Debug + Send + Sync {
-    /// Forward rule: y = f(a, b).
-    fn forward(&self, a: &Tensor<T>, b: &Tensor<T>) -> Result<Tensor<T>>;
-    /// JVP rule: ẏ from the tangent blocks `da`, `db` (`None` = a constant operand; at least
-    /// one is present).
-    #[allow(clippy::too_many_arguments)]
-    fn jvp(
-        &self,
-        a: &Tensor<T>,
-        b: &Tensor<T>,
-        y: &Tensor<T>,
-        da: Option<&Tensor<T>>,
-        db: Option<&Tensor<T>>,
-        k: usize,
-    ) -> Result<Tensor<T>>;
-    /// VJP rule: [ā, b̄] from the cotangent block `dy`, each `None` where `needs` says so.
-    #[allow(clippy::too_many_arguments)]
-    fn vjp(
-        &self,
-        a: &Tensor<T>,
-        b: &Tensor<T>,
-        y: &Tensor<T>,
-        dy: &Tensor<T>,
-        needs: &[bool],
-        k: usize,
-    ) -> Result<Vec<Option<Tensor<T>>>>;
-}
-
-/// Implements [`Primitive`](super::Primitive) for [`TwoOperand`] types:
-/// `two_operand_primitive!([] MatMul)`, or with the type's own generic parameters,
-/// `two_operand_primitive!([B: BinaryRule] Binary<B>)`.
+/// Implements [`Primitive`](super::Primitive) for a primitive of two operands a, b whose
+/// rules are three functions of the operands alone:
+/// `two_operand_primitive!(MatMul => matmul_forward, matmul_jvp, matmul_vjp)` with
+/// `forward(a, b)`, `jvp(a, b, da, db, k)` (`None` = a constant operand) and
+/// `vjp(a, b, dy, needs, k)`.
 macro_rules! two_operand_primitive {
-    ($([$($gen:tt)*] $ty:ty),+ $(,)?) => {$(
-        impl<T: linalg::Real, $($gen)*> $crate::graph::prims::primitive::Primitive<T> for $ty {
+    ($($ty:ty => $forward:ident, $jvp:ident, $vjp:ident);+ $(;)?) => {$(
+        impl<T: linalg::Real> $crate::graph::prims::primitive::Primitive<T> for $ty {
             fn arity(&self) -> Option<usize> {
                 Some(2)
             }
             fn forward(&self, x: &[&Tensor<T>]) -> Result<Tensor<T>> {
-                $crate::graph::prims::operands::TwoOperand::forward(self, x[0], x[1])
+                $forward(x[0], x[1])
             }
             fn jvp(
                 &self,
                 x: &[&Tensor<T>],
-                y: &Tensor<T>,
+                _y: &Tensor<T>,
                 dx: &[Option<&Tensor<T>>],
                 k: usize,
             ) -> Result<Tensor<T>> {
-                $crate::graph::prims::operands::TwoOperand::jvp(
-                    self, x[0], x[1], y, dx[0], dx[1], k,
-                )
+                $jvp(x[0], x[1], dx[0], dx[1], k)
             }
             fn vjp(
                 &self,
                 x: &[&Tensor<T>],
-                y: &Tensor<T>,
+                _y: &Tensor<T>,
                 dy: &Tensor<T>,
                 needs: &[bool],
                 k: usize,
             ) -> Result<Vec<Option<Tensor<T>>>> {
-                $crate::graph::prims::operands::TwoOperand::vjp(
-                    self, x[0], x[1], y, dy, needs, k,
-                )
+                $vjp(x[0], x[1], dy, needs, k)
             }
         }
     )+};
