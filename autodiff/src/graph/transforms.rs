@@ -9,7 +9,7 @@ use super::backend::{Graph, Var};
 use super::dual::DualGraph;
 use super::eval::Eval;
 use super::prims::block::block_shape;
-use super::tape::Tape;
+use super::tape::{Gradients, Tape};
 use crate::error::{AdError, Result};
 use crate::tensor::{numel, Tensor};
 use linalg::{Matrix, Real};
@@ -92,15 +92,7 @@ pub fn vjp<T: Real, F>(
 where
     F: Fn(&mut dyn Graph<T>, &[Var]) -> Result<Var>,
 {
-    let mut tape = Tape::new();
-    let xs: Vec<Var> = inputs.iter().map(|x| tape.leaf(x.clone())).collect();
-    let y = f(&mut tape, &xs)?;
-    let grads = tape.vjp(y, cotangent)?;
-    let out = xs
-        .iter()
-        .map(|&x| grads.wrt(x))
-        .collect::<Result<Vec<_>>>()?;
-    Ok((tape.value(y)?.clone(), out))
+    reverse(f, inputs, |tape, y| tape.vjp(y, cotangent))
 }
 
 /// (y, (X̄₁, …, X̄_m)) for a block of k cotangents [k, shape(y)…] in one backward sweep;
@@ -113,10 +105,22 @@ pub fn vjp_block<T: Real, F>(
 where
     F: Fn(&mut dyn Graph<T>, &[Var]) -> Result<Var>,
 {
+    reverse(f, inputs, |tape, y| tape.vjp_block(y, cotangents))
+}
+
+/// Records f on a tape, runs one backward sweep from its output and returns (y, x̄ per input).
+fn reverse<T: Real, F>(
+    f: F,
+    inputs: &[Tensor<T>],
+    sweep: impl FnOnce(&Tape<T>, Var) -> Result<Gradients<T>>,
+) -> Result<(Tensor<T>, Vec<Tensor<T>>)>
+where
+    F: Fn(&mut dyn Graph<T>, &[Var]) -> Result<Var>,
+{
     let mut tape = Tape::new();
     let xs: Vec<Var> = inputs.iter().map(|x| tape.leaf(x.clone())).collect();
     let y = f(&mut tape, &xs)?;
-    let grads = tape.vjp_block(y, cotangents)?;
+    let grads = sweep(&tape, y)?;
     let out = xs
         .iter()
         .map(|&x| grads.wrt(x))

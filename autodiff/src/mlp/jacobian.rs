@@ -178,17 +178,7 @@ pub fn jacobian_by_vjp<T: Real>(
         .try_for_each(|(b, rows)| -> Result<()> {
             let r0 = b * chunk;
             let k = rows.len() / p;
-            let cot = Cotangents {
-                data: Matrix::from_fn(k, o, |t, a| {
-                    if (r0 + t) % o == a {
-                        T::one()
-                    } else {
-                        T::zero()
-                    }
-                }),
-                sample: (r0..r0 + k).map(|r| r / o).collect(),
-                owners: k,
-            };
+            let cot = Cotangents::one_hot_rows(r0, k, o);
             let mut sink = JacobianRows { rows, p };
             tape.backward(output, cot, &mut sink, par)
         })?;

@@ -145,17 +145,7 @@ pub(crate) fn factors_on<'t, T: Real>(
         .collect();
     blocks.par_iter().try_for_each(|&r0| -> Result<()> {
         let k = DELTA_BLOCK.min(rows - r0);
-        let cot = Cotangents {
-            data: Matrix::from_fn(k, o, |t, a| {
-                if (r0 + t) % o == a {
-                    T::one()
-                } else {
-                    T::zero()
-                }
-            }),
-            sample: (r0..r0 + k).map(|r| r / o).collect(),
-            owners: k,
-        };
+        let cot = Cotangents::one_hot_rows(r0, k, o);
         let mut sink = DeltaSink {
             dest: dest.clone(),
             r0,
@@ -373,10 +363,7 @@ pub fn ntk_structured<T: Real>(
     x1: MatRef<'_, T>,
     x2: Option<MatRef<'_, T>>,
 ) -> Result<Matrix<T>> {
-    check_pair(net, theta, x1, x2)?;
-    let f1 = factors(net, theta, x1)?;
-    let f2 = x2.map(|x2| factors(net, theta, x2)).transpose()?;
-    assemble(net, &f1, f2.as_ref(), false)
+    kernel(net, theta, x1, x2, false)
 }
 
 /// The output-traced kernel, n₁×n₂: Θ[i, j] = (1/o)·Σ_a K[(i, a), (j, a)]. Same factors as
@@ -388,10 +375,21 @@ pub fn ntk_traced<T: Real>(
     x1: MatRef<'_, T>,
     x2: Option<MatRef<'_, T>>,
 ) -> Result<Matrix<T>> {
+    kernel(net, theta, x1, x2, true)
+}
+
+/// The factors of both sides, then the full (`traced` = false) or traced kernel.
+fn kernel<T: Real>(
+    net: &Mlp,
+    theta: &[T],
+    x1: MatRef<'_, T>,
+    x2: Option<MatRef<'_, T>>,
+    traced: bool,
+) -> Result<Matrix<T>> {
     check_pair(net, theta, x1, x2)?;
     let f1 = factors(net, theta, x1)?;
     let f2 = x2.map(|x2| factors(net, theta, x2)).transpose()?;
-    assemble(net, &f1, f2.as_ref(), true)
+    assemble(net, &f1, f2.as_ref(), traced)
 }
 
 /// Bytes the kernel itself needs: n₁·n₂ entries traced, n₁·n₂·o² full, plus the per-thread

@@ -135,6 +135,24 @@ pub struct Cotangents<T> {
     pub owners: usize,
 }
 
+impl<T: Real> Cotangents<T> {
+    /// The one-hot cotangents of the flat output rows r0 … r0 + k − 1 (row r = (sample r / o,
+    /// output r mod o)), one row and one owner each: the rows of J by batch independence.
+    pub fn one_hot_rows(r0: usize, k: usize, o: usize) -> Self {
+        Cotangents {
+            data: Matrix::from_fn(k, o, |t, a| {
+                if (r0 + t) % o == a {
+                    T::one()
+                } else {
+                    T::zero()
+                }
+            }),
+            sample: (r0..r0 + k).map(|r| r / o).collect(),
+            owners: k,
+        }
+    }
+}
+
 /// Receives, for each affine layer on the way down, the cotangent h̄ of its output and the
 /// saved input a, to turn them into parameter cotangents (a gradient, Jacobian rows, or the
 /// per-layer factors of the NTK).
