@@ -7,7 +7,16 @@
 //! [`DIVERGENCE_FACTOR`] times its starting value, the run stops with [`Diverged`], which
 //! names the iteration, the value and the start.
 
+pub mod adam;
+pub mod batches;
 pub mod gd;
+pub mod loss;
+pub mod sgd;
+
+pub use adam::{Adam, AdamConfig};
+pub use batches::{epoch_order, Batches, GradientSource, MinibatchLoss};
+pub use loss::{Loss, Targets};
+pub use sgd::{Sgd, SgdConfig};
 
 use crate::progress::Observer;
 use anyhow::Result;

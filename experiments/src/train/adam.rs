@@ -1,0 +1,167 @@
+//! Adam (Kingma & Ba, "Adam: A Method for Stochastic Optimization", ICLR 2015, Algorithm 1),
+//! with bias correction, ε = 1e-8 by default and PyTorch's coupled L2 weight decay
+//! (`torch.optim.Adam(weight_decay=wd)`):
+//!
+//! g ← ∇L_B(θ) + wd·θ,  m ← β₁m + (1 − β₁)g,  v ← β₂v + (1 − β₂)g²,
+//! m̂ = m/(1 − β₁ᵗ),  v̂ = v/(1 − β₂ᵗ),  θ ← θ − η m̂/(√v̂ + ε).
+//!
+//! With a [`Mask`] the gradient is masked first: a pruned weight keeps m = v = 0, its update
+//! is 0/(0 + ε) = 0 and it stays exactly 0.
+
+use super::batches::GradientSource;
+use super::sgd::{masked_gradient, masked_start};
+use super::Iterative;
+use anyhow::{bail, Result};
+use autodiff::mlp::Mask;
+use linalg::Real;
+
+/// Adam's hyperparameters.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct AdamConfig {
+    /// Step size η > 0 (the paper's α).
+    pub lr: f64,
+    /// Decay of the first moment, β₁ ∈ [0, 1).
+    pub beta1: f64,
+    /// Decay of the second moment, β₂ ∈ [0, 1).
+    pub beta2: f64,
+    /// ε > 0 added to √v̂.
+    pub eps: f64,
+    /// L2 weight decay wd ≥ 0, added to the gradient as wd·θ.
+    pub weight_decay: f64,
+}
+
+impl Default for AdamConfig {
+    /// The paper's defaults: η = 1e-3, β₁ = 0.9, β₂ = 0.999, ε = 1e-8; no weight decay.
+    fn default() -> Self {
+        AdamConfig {
+            lr: 1e-3,
+            beta1: 0.9,
+            beta2: 0.999,
+            eps: 1e-8,
+            weight_decay: 0.0,
+        }
+    }
+}
+
+impl AdamConfig {
+    /// Errors on a step size or ε that is not finite and positive, a β outside [0, 1) or a
+    /// negative or non-finite weight decay.
+    pub fn validate(&self) -> Result<()> {
+        for (name, v) in [("step size", self.lr), ("ε", self.eps)] {
+            if !(v.is_finite() && v > 0.0) {
+                bail!("Adam {name} {v} must be finite and > 0");
+            }
+        }
+        for (name, v) in [("β₁", self.beta1), ("β₂", self.beta2)] {
+            if !(0.0..1.0).contains(&v) {
+                bail!("Adam {name} {v} must lie in [0, 1)");
+            }
+        }
+        if !(self.weight_decay.is_finite() && self.weight_decay >= 0.0) {
+            bail!("weight decay {} must be finite and ≥ 0", self.weight_decay);
+        }
+        Ok(())
+    }
+}
+
+/// Adam on a [`GradientSource`], as an [`Iterative`] method.
+///
+/// [`Iterative::objective`] is the minibatch loss L_B(θ_t) on the batch the next step will
+/// use (without the weight-decay term); [`Iterative::step`] reuses its gradient and then
+/// moves to the next batch.
+pub struct Adam<T: Real, S: GradientSource<T>> {
+    source: S,
+    config: AdamConfig,
+    mask: Option<Mask>,
+    /// The current parameters θ_t.
+    pub theta: Vec<T>,
+    m: Vec<T>,
+    v: Vec<T>,
+    t: i32,
+    grad: Option<Vec<T>>,
+}
+
+impl<T: Real, S: GradientSource<T>> Adam<T, S> {
+    /// Adam from `theta0` (masked first when a mask is given).
+    pub fn new(
+        source: S,
+        mut theta0: Vec<T>,
+        config: AdamConfig,
+        mask: Option<Mask>,
+    ) -> Result<Self> {
+        config.validate()?;
+        masked_start(source.num_params(), &mut theta0, mask.as_ref())?;
+        let p = theta0.len();
+        Ok(Adam {
+            source,
+            config,
+            mask,
+            theta: theta0,
+            m: vec![T::zero(); p],
+            v: vec![T::zero(); p],
+            t: 0,
+            grad: None,
+        })
+    }
+
+    /// Steps taken so far (t in the bias corrections).
+    pub fn steps(&self) -> i32 {
+        self.t
+    }
+}
+
+impl<T: Real, S: GradientSource<T>> Iterative for Adam<T, S> {
+    fn objective(&mut self) -> Result<f64> {
+        let (value, g) = masked_gradient(
+            &mut self.source,
+            &self.theta,
+            self.config.weight_decay,
+            self.mask.as_ref(),
+        )?;
+        self.grad = Some(g);
+        Ok(value)
+    }
+
+    fn step(&mut self) -> Result<()> {
+        let g = match self.grad.take() {
+            Some(g) => g,
+            None => {
+                masked_gradient(
+                    &mut self.source,
+                    &self.theta,
+                    self.config.weight_decay,
+                    self.mask.as_ref(),
+                )?
+                .1
+            }
+        };
+        self.t = self.t.saturating_add(1);
+        let c = &self.config;
+        // The bias corrections in f64: β₂ᵗ = 0.999ᵗ needs the precision for small t in f32.
+        let bc1 = 1.0 - c.beta1.powi(self.t);
+        let bc2 = 1.0 - c.beta2.powi(self.t);
+        let (b1, b2) = (T::from_f64(c.beta1), T::from_f64(c.beta2));
+        let (one, eps) = (T::one(), T::from_f64(c.eps));
+        let (inv_bc1, inv_bc2) = (T::from_f64(1.0 / bc1), T::from_f64(1.0 / bc2));
+        let lr = T::from_f64(c.lr);
+        for (((t, m), v), &gi) in self
+            .theta
+            .iter_mut()
+            .zip(&mut self.m)
+            .zip(&mut self.v)
+            .zip(&g)
+        {
+            *m = b1 * *m + (one - b1) * gi;
+            *v = b2 * *v + (one - b2) * gi * gi;
+            let m_hat = *m * inv_bc1;
+            let v_hat = *v * inv_bc2;
+            *t -= lr * m_hat / (v_hat.sqrt() + eps);
+        }
+        if let Some(mask) = &self.mask {
+            // A no-op in exact arithmetic (m = v = 0 there); a guard against any drift.
+            mask.apply(&mut self.theta)?;
+        }
+        self.source.advance();
+        Ok(())
+    }
+}
