@@ -4,6 +4,7 @@
 //! transpose or a column of a matrix is a view of the same memory, never a copy. Blocked
 //! algorithms (Golub & Van Loan, *Matrix Computations*, 4th ed., §1.3) work on such views.
 
+mod strided;
 mod view;
 mod view_mut;
 

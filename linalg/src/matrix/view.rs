@@ -1,5 +1,6 @@
 //! `MatRef`: the borrowed, read-only strided view.
 
+use super::strided::strided_view_common;
 use super::Matrix;
 use crate::error::{Dims, LinalgError, Result};
 use crate::real::Real;
@@ -92,41 +93,12 @@ impl<'a, T: Real> MatRef<'a, T> {
         }
     }
 
-    /// Number of rows.
-    #[inline]
-    pub fn rows(&self) -> usize {
-        self.rows
-    }
-    /// Number of columns.
-    #[inline]
-    pub fn cols(&self) -> usize {
-        self.cols
-    }
-    /// Row stride in elements.
-    #[inline]
-    pub fn row_stride(&self) -> isize {
-        self.rs
-    }
-    /// Column stride in elements.
-    #[inline]
-    pub fn col_stride(&self) -> isize {
-        self.cs
-    }
+    strided_view_common!();
+
     /// Pointer to entry (0, 0).
     #[inline]
     pub fn as_ptr(&self) -> *const T {
         self.ptr
-    }
-
-    /// Entry (i, j).
-    #[inline]
-    pub fn get(&self, i: usize, j: usize) -> T {
-        assert!(
-            i < self.rows && j < self.cols,
-            "index ({i}, {j}) out of bounds"
-        );
-        // SAFETY: bounds checked above; the view's invariant covers every in-bounds entry.
-        unsafe { *self.ptr.offset(i as isize * self.rs + j as isize * self.cs) }
     }
 
     /// Entry (i, j) without bounds checks.
@@ -136,39 +108,6 @@ impl<'a, T: Real> MatRef<'a, T> {
     #[inline(always)]
     pub unsafe fn get_unchecked(&self, i: usize, j: usize) -> T {
         *self.ptr.offset(i as isize * self.rs + j as isize * self.cs)
-    }
-
-    /// The transpose, as a view (strides swapped).
-    #[inline]
-    pub fn t(self) -> MatRef<'a, T> {
-        MatRef {
-            ptr: self.ptr,
-            rows: self.cols,
-            cols: self.rows,
-            rs: self.cs,
-            cs: self.rs,
-            _life: PhantomData,
-        }
-    }
-
-    /// The block of `nrows` × `ncols` starting at (i, j).
-    #[inline]
-    pub fn submatrix(self, i: usize, j: usize, nrows: usize, ncols: usize) -> MatRef<'a, T> {
-        assert!(
-            i + nrows <= self.rows && j + ncols <= self.cols,
-            "block ({i}, {j}) of {nrows}×{ncols} out of a {}×{} view",
-            self.rows,
-            self.cols
-        );
-        MatRef {
-            // SAFETY: the block start lies inside the view (or is one past an empty block).
-            ptr: unsafe { self.ptr.offset(i as isize * self.rs + j as isize * self.cs) },
-            rows: nrows,
-            cols: ncols,
-            rs: self.rs,
-            cs: self.cs,
-            _life: PhantomData,
-        }
     }
 
     /// Row i as a slice, when columns are contiguous (`cs == 1`).

@@ -1,5 +1,6 @@
 //! `MatMut`: the borrowed, mutable strided view.
 
+use super::strided::strided_view_common;
 use super::MatRef;
 use crate::error::{Dims, LinalgError, Result};
 use crate::real::Real;
@@ -95,26 +96,8 @@ impl<'a, T: Real> MatMut<'a, T> {
         }
     }
 
-    /// Number of rows.
-    #[inline]
-    pub fn rows(&self) -> usize {
-        self.rows
-    }
-    /// Number of columns.
-    #[inline]
-    pub fn cols(&self) -> usize {
-        self.cols
-    }
-    /// Row stride in elements.
-    #[inline]
-    pub fn row_stride(&self) -> isize {
-        self.rs
-    }
-    /// Column stride in elements.
-    #[inline]
-    pub fn col_stride(&self) -> isize {
-        self.cs
-    }
+    strided_view_common!();
+
     /// Pointer to entry (0, 0).
     #[inline]
     pub fn as_mut_ptr(&mut self) -> *mut T {
@@ -147,17 +130,6 @@ impl<'a, T: Real> MatMut<'a, T> {
         }
     }
 
-    /// Entry (i, j).
-    #[inline]
-    pub fn get(&self, i: usize, j: usize) -> T {
-        assert!(
-            i < self.rows && j < self.cols,
-            "index ({i}, {j}) out of bounds"
-        );
-        // SAFETY: bounds checked.
-        unsafe { *self.ptr.offset(i as isize * self.rs + j as isize * self.cs) }
-    }
-
     /// Sets entry (i, j).
     #[inline]
     pub fn set(&mut self, i: usize, j: usize, v: T) {
@@ -176,39 +148,6 @@ impl<'a, T: Real> MatMut<'a, T> {
     #[inline(always)]
     pub unsafe fn get_mut_unchecked(&mut self, i: usize, j: usize) -> &mut T {
         &mut *self.ptr.offset(i as isize * self.rs + j as isize * self.cs)
-    }
-
-    /// The transpose, as a mutable view.
-    #[inline]
-    pub fn t(self) -> MatMut<'a, T> {
-        MatMut {
-            ptr: self.ptr,
-            rows: self.cols,
-            cols: self.rows,
-            rs: self.cs,
-            cs: self.rs,
-            _life: PhantomData,
-        }
-    }
-
-    /// The block of `nrows` × `ncols` starting at (i, j), consuming this view.
-    #[inline]
-    pub fn submatrix(self, i: usize, j: usize, nrows: usize, ncols: usize) -> MatMut<'a, T> {
-        assert!(
-            i + nrows <= self.rows && j + ncols <= self.cols,
-            "block ({i}, {j}) of {nrows}×{ncols} out of a {}×{} view",
-            self.rows,
-            self.cols
-        );
-        MatMut {
-            // SAFETY: the block start lies inside the view.
-            ptr: unsafe { self.ptr.offset(i as isize * self.rs + j as isize * self.cs) },
-            rows: nrows,
-            cols: ncols,
-            rs: self.rs,
-            cs: self.cs,
-            _life: PhantomData,
-        }
     }
 
     /// Splits into rows `[0, r)` and `[r, rows)`.
