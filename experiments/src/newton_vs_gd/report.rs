@@ -164,7 +164,12 @@ fn error_chart(s: &Summary) -> Chart {
 
 /// Excess loss L(x) − L(x*) against wall time (log-log; rows at time 0 are left out).
 fn loss_chart(s: &Summary) -> Chart {
-    let excess = |l: f64| (l - s.loss_min).max(1e-300);
+    // (t, L − L*) of the rows with t > 0.
+    let timed = |rows: &mut dyn Iterator<Item = (f64, f64)>| -> Vec<(f64, f64)> {
+        rows.filter(|&(t, _)| t > 0.0)
+            .map(|(t, l)| (t, (l - s.loss_min).max(1e-300)))
+            .collect()
+    };
     let mut ch = Chart::new(
         "loss_vs_time",
         "Excess loss against wall time",
@@ -175,20 +180,12 @@ fn loss_chart(s: &Summary) -> Chart {
     );
     ch.add(
         "GD",
-        s.gd_curve
-            .iter()
-            .filter(|c| c.seconds > 0.0)
-            .map(|c| (c.seconds, excess(c.loss)))
-            .collect(),
+        timed(&mut s.gd_curve.iter().map(|c| (c.seconds, c.loss))),
         SeriesStyle::Line,
     );
     ch.add(
         "CG",
-        s.cg_curve
-            .iter()
-            .filter(|c| c.seconds > 0.0)
-            .map(|c| (c.seconds, excess(c.loss)))
-            .collect(),
+        timed(&mut s.cg_curve.iter().map(|c| (c.seconds, c.loss))),
         SeriesStyle::Line,
     );
     ch.add(
