@@ -9,7 +9,10 @@
 //!
 //! Counts follow one rule everywhere: of the `kept` weights of a group, `round(fraction ×
 //! kept)` are removed (round half away from zero), so twenty-percent rounds on a layer of 300
-//! leave 240, 192, 154, … — the product 0.8^r up to one rounding per round.
+//! leave 240, 192, 154, … — the product 0.8^r up to one rounding per round. (open_lth's
+//! `sparse_global` differs: it takes ceil(fraction × remaining) over the whole mask, output
+//! layer included, and prunes every weight with |w| ≤ the value at that sorted position, so
+//! one more, plus ties; counts here are exact instead.)
 
 use super::layout::{ParamKind, ParamLayout};
 use crate::error::{AdError, Result};
@@ -154,10 +157,10 @@ impl Mask {
         })
     }
 
-    /// Global magnitude pruning (open_lth's `sparse_global`): the kept weights of all layers
-    /// but the output layer are ranked together, and the `round(fraction × kept)` of smallest
-    /// |θ| are removed; the output layer is never pruned. Ties as in
-    /// [`Mask::prune_by_magnitude`].
+    /// Global magnitude pruning (open_lth's `sparse_global` with the output layer ignored):
+    /// the kept weights of all layers but the output layer are ranked together, and the
+    /// `round(fraction × kept)` of smallest |θ| are removed; the output layer is never
+    /// pruned. Ties as in [`Mask::prune_by_magnitude`].
     pub fn prune_global<T: Real>(&self, theta: &[T], fraction: f64) -> Result<Mask> {
         self.check_len("θ", theta.len())?;
         let hidden: Vec<usize> = (0..self.layout.num_layers() - 1).collect();

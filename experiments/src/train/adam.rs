@@ -108,6 +108,11 @@ impl<T: Real, S: GradientSource<T>> Adam<T, S> {
     pub fn steps(&self) -> i32 {
         self.t
     }
+
+    /// The gradient source (e.g. to read the current batch).
+    pub fn source_mut(&mut self) -> &mut S {
+        &mut self.source
+    }
 }
 
 impl<T: Real, S: GradientSource<T>> Iterative for Adam<T, S> {

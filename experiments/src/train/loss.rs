@@ -2,7 +2,7 @@
 //! outputs, and the network's value and gradient through one VJP.
 //!
 //! * Softmax cross-entropy over n samples with logits f (n×C) and classes y:
-//!   L = 1/n Σᵢ −log softmax(fᵢ)[yᵢ] = 1/n Σᵢ (logsumexp(fᵢ) − fᵢ[yᵢ]),
+//!   L = 1/n Σᵢ −log softmax(fᵢ)\[yᵢ\] = 1/n Σᵢ (logsumexp(fᵢ) − fᵢ\[yᵢ\]),
 //!   ∂L/∂f = (softmax(f) − onehot(y))/n (Goodfellow, Bengio & Courville, "Deep Learning",
 //!   §6.2.2.3). logsumexp is taken after subtracting the row maximum, so logits of ±1e4 give
 //!   finite values and gradients.
@@ -16,7 +16,7 @@ use linalg::{MatRef, Matrix, Real};
 /// Which loss to train on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Loss {
-    /// 1/n Σᵢ −log softmax(fᵢ)[yᵢ]; needs [`Targets::Classes`].
+    /// 1/n Σᵢ −log softmax(fᵢ)\[yᵢ\]; needs [`Targets::Classes`].
     CrossEntropy,
     /// 1/(2n)‖f − Y‖²_F; needs [`Targets::Values`].
     SquaredError,
