@@ -1,6 +1,8 @@
-//! The primitives of the reference engine, one file per family. Each primitive is one
-//! [`Primitive`] impl holding its forward, JVP and VJP rules side by side (elementwise
-//! functions: one [`crate::unary::Unary`] impl, turned into a primitive by [`Elementwise`]).
+//! The primitives of the reference engine, one file per family. Each primitive keeps its
+//! forward, JVP and VJP rules side by side: a one-operand primitive in one [`OneOperand`]
+//! impl, a two-operand one as three rule functions named in one `two_operand_primitive!`
+//! line (or, for [`Binary`] and [`Concat`], one [`Primitive`] impl); elementwise functions
+//! are one [`crate::unary::Unary`] impl, turned into a primitive by [`Elementwise`].
 //!
 //! | file | primitives |
 //! |---|---|
@@ -11,8 +13,9 @@
 //! | `shape.rs` | [`Reshape`], [`Permute`], [`Concat`], [`Slice`] |
 //! | `loss.rs` | [`Mse`], [`Softmax`], [`LogSoftmax`], [`SoftmaxCrossEntropy`] |
 //!
-//! `primitive.rs` holds the trait and the checked entry points the graphs call; `block.rs`
-//! the helpers for blocks of k directions.
+//! `primitive.rs` holds the trait and the checked entry points the graphs call; `operands.rs`
+//! the glue from one- and two-operand rules to [`Primitive`]; `block.rs` the helpers for
+//! blocks of k directions.
 
 pub mod binary;
 pub(crate) mod block;

@@ -1,9 +1,9 @@
 //! The shared glue between the graphs' slice-based [`Primitive`] interface and rules
 //! written for a fixed number of operands.
 //!
-//! * [`OneOperand`]: the rules of a primitive of one operand x; [`one_operand_primitive!`]
+//! * [`OneOperand`]: the rules of a primitive of one operand x; `one_operand_primitive!`
 //!   writes its [`Primitive`] impl (arity, the tangent block, the one-entry cotangent list);
-//! * [`two_operand_primitive!`]: the [`Primitive`] impl of a primitive of two operands a, b
+//! * `two_operand_primitive!`: the [`Primitive`] impl of a primitive of two operands a, b
 //!   from its three rule functions (forward, JVP, VJP) named side by side.
 //!
 //! (Macros rather than blanket impls: a blanket `impl<P: OneOperand<T>> Primitive<T> for P`
