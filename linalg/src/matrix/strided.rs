@@ -1,6 +1,43 @@
 //! What the two strided views share. [`MatRef`](super::MatRef) and
 //! [`MatMut`](super::MatMut) differ only in the mutability of their pointer, so their shape
-//! and stride accessors, bounds-checked reads, transposes and blocks are written once here.
+//! and stride accessors, bounds-checked reads, transposes and blocks are written once here,
+//! as is the check of a row-major slice they are built from.
+
+use crate::error::{Dims, LinalgError, Result};
+
+/// Checks that a slice of `len` entries holds `rows` rows of `cols` entries, consecutive rows
+/// `row_stride` apart, without overlap: the errors of `MatRef::from_slice` and
+/// `MatMut::from_slice` (`op` names which).
+pub(super) fn check_row_major(
+    op: &'static str,
+    len: usize,
+    rows: usize,
+    cols: usize,
+    row_stride: usize,
+) -> Result<()> {
+    let need = if rows == 0 || cols == 0 {
+        0
+    } else {
+        (rows - 1) * row_stride + cols
+    };
+    if rows > 1 && row_stride < cols {
+        return Err(LinalgError::InvalidArgument {
+            op,
+            arg: "row_stride",
+            value: Some(row_stride as f64),
+            reason: "must be at least cols, or rows would overlap",
+        });
+    }
+    if len < need {
+        return Err(LinalgError::DimensionMismatch {
+            op,
+            operand: "data",
+            expected: Dims::MinLen(need),
+            got: Dims::Len(len),
+        });
+    }
+    Ok(())
+}
 
 /// Expands, inside a view's `impl<'a, T: Real>` block, to `rows`, `cols`, `row_stride`,
 /// `col_stride`, `get`, `t` and `submatrix`. The view has the fields `ptr`, `rows`, `cols`,

@@ -1,8 +1,8 @@
 //! `MatRef`: the borrowed, read-only strided view.
 
-use super::strided::strided_view_common;
+use super::strided::{check_row_major, strided_view_common};
 use super::Matrix;
-use crate::error::{Dims, LinalgError, Result};
+use crate::error::Result;
 use crate::real::Real;
 use std::marker::PhantomData;
 
@@ -41,27 +41,7 @@ impl<'a, T: Real> MatRef<'a, T> {
     /// Errors: `InvalidArgument` when `row_stride < cols` with more than one row (rows would
     /// overlap); `DimensionMismatch` when the slice is shorter than (rows − 1)·row_stride + cols.
     pub fn from_slice(data: &'a [T], rows: usize, cols: usize, row_stride: usize) -> Result<Self> {
-        let need = if rows == 0 || cols == 0 {
-            0
-        } else {
-            (rows - 1) * row_stride + cols
-        };
-        if rows > 1 && row_stride < cols {
-            return Err(LinalgError::InvalidArgument {
-                op: "MatRef::from_slice",
-                arg: "row_stride",
-                value: Some(row_stride as f64),
-                reason: "must be at least cols, or rows would overlap",
-            });
-        }
-        if data.len() < need {
-            return Err(LinalgError::DimensionMismatch {
-                op: "MatRef::from_slice",
-                operand: "data",
-                expected: Dims::MinLen(need),
-                got: Dims::Len(data.len()),
-            });
-        }
+        check_row_major("MatRef::from_slice", data.len(), rows, cols, row_stride)?;
         Ok(MatRef {
             ptr: data.as_ptr(),
             rows,

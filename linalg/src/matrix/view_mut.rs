@@ -1,8 +1,8 @@
 //! `MatMut`: the borrowed, mutable strided view.
 
-use super::strided::strided_view_common;
+use super::strided::{check_row_major, strided_view_common};
 use super::MatRef;
-use crate::error::{Dims, LinalgError, Result};
+use crate::error::Result;
 use crate::real::Real;
 use std::marker::PhantomData;
 
@@ -43,27 +43,7 @@ impl<'a, T: Real> MatMut<'a, T> {
         cols: usize,
         row_stride: usize,
     ) -> Result<Self> {
-        let need = if rows == 0 || cols == 0 {
-            0
-        } else {
-            (rows - 1) * row_stride + cols
-        };
-        if rows > 1 && row_stride < cols {
-            return Err(LinalgError::InvalidArgument {
-                op: "MatMut::from_slice",
-                arg: "row_stride",
-                value: Some(row_stride as f64),
-                reason: "must be at least cols, or rows would overlap",
-            });
-        }
-        if data.len() < need {
-            return Err(LinalgError::DimensionMismatch {
-                op: "MatMut::from_slice",
-                operand: "data",
-                expected: Dims::MinLen(need),
-                got: Dims::Len(data.len()),
-            });
-        }
+        check_row_major("MatMut::from_slice", data.len(), rows, cols, row_stride)?;
         Ok(MatMut {
             ptr: data.as_mut_ptr(),
             rows,
