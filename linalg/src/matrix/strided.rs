@@ -111,3 +111,21 @@ macro_rules! strided_view_common {
     };
 }
 pub(super) use strided_view_common;
+
+/// `Debug` for a view type: its shape and strides (not the entries: a view may be huge, and
+/// reading it needs `T: Real`).
+macro_rules! strided_view_debug {
+    ($view:ident) => {
+        impl<T> std::fmt::Debug for $view<'_, T> {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.debug_struct(stringify!($view))
+                    .field("rows", &self.rows)
+                    .field("cols", &self.cols)
+                    .field("row_stride", &self.rs)
+                    .field("col_stride", &self.cs)
+                    .finish()
+            }
+        }
+    };
+}
+pub(super) use strided_view_debug;

@@ -1,6 +1,6 @@
 //! `MatRef`: the borrowed, read-only strided view.
 
-use super::strided::{check_row_major, strided_view_common};
+use super::strided::{check_row_major, strided_view_common, strided_view_debug};
 use super::Matrix;
 use crate::error::Result;
 use crate::real::Real;
@@ -22,17 +22,7 @@ unsafe impl<T: Sync> Send for MatRef<'_, T> {}
 // SAFETY: as above.
 unsafe impl<T: Sync> Sync for MatRef<'_, T> {}
 
-/// Shape and strides (not the entries: a view may be huge, and reading it needs `T: Real`).
-impl<T> std::fmt::Debug for MatRef<'_, T> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("MatRef")
-            .field("rows", &self.rows)
-            .field("cols", &self.cols)
-            .field("row_stride", &self.rs)
-            .field("col_stride", &self.cs)
-            .finish()
-    }
-}
+strided_view_debug!(MatRef);
 
 impl<'a, T: Real> MatRef<'a, T> {
     /// View of a row-major slice with `rows` rows of `cols` entries, consecutive rows

@@ -1,6 +1,6 @@
 //! `MatMut`: the borrowed, mutable strided view.
 
-use super::strided::{check_row_major, strided_view_common};
+use super::strided::{check_row_major, strided_view_common, strided_view_debug};
 use super::MatRef;
 use crate::error::Result;
 use crate::real::Real;
@@ -21,17 +21,7 @@ unsafe impl<T: Send> Send for MatMut<'_, T> {}
 // SAFETY: shared access to a MatMut only allows reads.
 unsafe impl<T: Sync> Sync for MatMut<'_, T> {}
 
-/// Shape and strides (not the entries: a view may be huge, and reading it needs `T: Real`).
-impl<T> std::fmt::Debug for MatMut<'_, T> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("MatMut")
-            .field("rows", &self.rows)
-            .field("cols", &self.cols)
-            .field("row_stride", &self.rs)
-            .field("col_stride", &self.cs)
-            .finish()
-    }
-}
+strided_view_debug!(MatMut);
 
 impl<'a, T: Real> MatMut<'a, T> {
     /// Mutable view of a row-major slice, consecutive rows `row_stride` apart.
