@@ -17,7 +17,8 @@
 //! seeded initialisation (`init.rs`), one-call entry points f, J·v, Jᵀu, MSE gradient
 //! (`api.rs`), whole Jacobians (`jacobian.rs`), the empirical NTK (`ntk.rs`), matrix-free
 //! kernel and Gauss–Newton operators (`operators.rs`), Hessian-vector products (`hvp.rs`) and
-//! the linearised model f_lin(δ) = f(θ₀) + Jδ with those as its faces (`linearized.rs`).
+//! the linearised model f_lin(δ) = f(θ₀) + Jδ with those as its faces (`linearized.rs`), and
+//! masks over the parameter layout with magnitude, global and random pruning (`mask.rs`).
 //!
 //! Use this engine for anything that runs at scale; use the reference engine to check it.
 

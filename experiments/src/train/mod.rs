@@ -1,7 +1,13 @@
-//! One loop for every iterative method (GD on the network, GD on a linearised or least-squares
-//! model, and later SGD and Adam), in the style of argmin: a method exposes its objective and
-//! one step; [`run`] owns the iteration count, the stopping rule, divergence detection and the
-//! recording of a typed trajectory.
+//! One loop for every iterative method, in the style of argmin: a method exposes its objective
+//! and one step; [`run`] owns the iteration count, the stopping rule, divergence detection and
+//! the recording of a typed trajectory.
+//!
+//! | file | what |
+//! |---|---|
+//! | `gd.rs` | full-batch GD: on the network, on the linearised model, on least squares |
+//! | `sgd.rs`, `adam.rs` | minibatch SGD (momentum, weight decay) and Adam, optionally masked |
+//! | `batches.rs` | the seeded minibatch order, reshuffled each epoch |
+//! | `loss.rs` | softmax cross-entropy and squared error, value and gradient |
 //!
 //! Divergence is declared in one place: when the objective becomes NaN/±∞ or grows above
 //! [`DIVERGENCE_FACTOR`] times its starting value, the run stops with [`Diverged`], which
