@@ -1908,6 +1908,52 @@ const OTHER_COMMAND_CASES: &[Case] = &[
         codes: EITHER,
         needles: &["--reference-only", "--no-reference"],
     },
+    Case {
+        name: "data fetch of an unknown data set",
+        args: &["data", "fetch", "cifar", "-q", "--dir", "{d}"],
+        setup: nothing,
+        codes: USAGE,
+        needles: &["cifar", "mnist"],
+    },
+    Case {
+        name: "data fetch --dir under a regular file",
+        args: &["data", "fetch", "mnist", "-q", "--dir", "{d}/file/sub"],
+        setup: a_file,
+        codes: RUN,
+        needles: &["cannot create the cache folder", "file/sub"],
+    },
+    Case {
+        name: "data fetch --base-url malformed",
+        args: &[
+            "data",
+            "fetch",
+            "mnist",
+            "-q",
+            "--dir",
+            "{d}",
+            "--base-url",
+            "ftp//nowhere",
+        ],
+        setup: nothing,
+        codes: EITHER,
+        needles: &["--base-url", "http"],
+    },
+    Case {
+        name: "data fetch --base-url without a host",
+        args: &[
+            "data",
+            "fetch",
+            "mnist",
+            "-q",
+            "--dir",
+            "{d}",
+            "--base-url",
+            "http:///x",
+        ],
+        setup: nothing,
+        codes: EITHER,
+        needles: &["--base-url", "host"],
+    },
 ];
 
 /// A directory that refuses writes: a 0555 directory, or, when running as root (who may write

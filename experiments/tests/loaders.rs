@@ -177,7 +177,7 @@ fn mnist_directory_errors() {
     let dir = tempfile::tempdir().unwrap();
     let e = data::load(&DataConfig {
         spec: DataSpec::Mnist {
-            dir: dir.path().join("nope"),
+            dir: Some(dir.path().join("nope")),
         },
         ..Default::default()
     })
@@ -186,7 +186,7 @@ fn mnist_directory_errors() {
     assert!(e.contains("not a directory"), "{e}");
     let e = data::load(&DataConfig {
         spec: DataSpec::Mnist {
-            dir: dir.path().to_path_buf(),
+            dir: Some(dir.path().to_path_buf()),
         },
         ..Default::default()
     })
@@ -214,7 +214,7 @@ fn mnist_directory_errors() {
         "{:#}",
         data::load(&DataConfig {
             spec: DataSpec::Mnist {
-                dir: dir.path().to_path_buf()
+                dir: Some(dir.path().to_path_buf())
             },
             n_train: 5,
             n_test: 5,

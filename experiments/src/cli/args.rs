@@ -72,8 +72,8 @@ pub struct CommonArgs {
 /// Data selection.
 #[derive(Args, Debug, Clone)]
 pub struct DataArgs {
-    /// Data set: digits (embedded UCI 8×8 digits), mnist:DIR, fashion-mnist:DIR,
-    /// idx:IMAGES,LABELS, csv:PATH (last column the target), npy:X.npy,Y.npy (X an (n, d)
+    /// Data set: digits (embedded UCI 8×8 digits), mnist[:DIR], fashion-mnist[:DIR] (without
+    /// DIR: the cache filled by `tangent data fetch`), idx:IMAGES,LABELS, csv:PATH (last column the target), npy:X.npy,Y.npy (X an (n, d)
     /// float32/float64 array; Y (n,) integer class labels or (n, o) float targets), teacher,
     /// spirals or sine.
     #[arg(long, default_value = "digits", value_parser = DataSpec::parse, value_name = "SPEC")]
@@ -368,4 +368,54 @@ impl BenchJacobianArgs {
             ..Default::default()
         }
     }
+}
+
+/// Options of `tangent data`.
+#[derive(Args, Debug, Clone)]
+pub struct DataCommandArgs {
+    /// What to do with the data cache.
+    #[command(subcommand)]
+    pub action: DataAction,
+}
+
+/// The `tangent data` actions.
+#[derive(clap::Subcommand, Debug, Clone)]
+pub enum DataAction {
+    /// Download a data set's four IDX files into the cache, each checked against the SHA-256
+    /// and size of its decompressed content pinned in the source; files already cached and
+    /// verified are kept.
+    ///
+    /// The cache is $TANGENT_DATA, else $XDG_CACHE_HOME/tangent, else ~/.cache/tangent, with one
+    /// folder per data set. Default mirrors: MNIST from
+    /// https://ossci-datasets.s3.amazonaws.com/mnist/ (torchvision's), Fashion-MNIST from
+    /// http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/ (Zalando's).
+    Fetch(FetchArgs),
+    /// Show what the cache holds: per data set, each file's size and whether it verifies.
+    List(ListArgs),
+}
+
+/// Options of `tangent data fetch`.
+#[derive(Args, Debug, Clone)]
+pub struct FetchArgs {
+    /// The data set.
+    #[arg(value_enum, value_name = "DATASET")]
+    pub set: crate::data::cache::KnownSet,
+    /// Cache root to use instead of the default; the files go to DIR/<dataset>/.
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+    /// Directory URL the four `*-ubyte.gz` files are downloaded from (http or https)
+    /// [default: the data set's mirror, see above].
+    #[arg(long, value_name = "URL")]
+    pub base_url: Option<String>,
+    /// No progress bars.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+/// Options of `tangent data list`.
+#[derive(Args, Debug, Clone)]
+pub struct ListArgs {
+    /// Cache root to list instead of the default.
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
 }

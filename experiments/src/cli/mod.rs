@@ -3,6 +3,7 @@
 
 pub mod args;
 
+use crate::data;
 pub use crate::experiment::Experiment;
 use crate::progress::{Bars, Observer, Silent};
 use crate::report;
@@ -37,6 +38,9 @@ pub enum Command {
     Imbalance(ImbalanceArgs),
     /// Jacobian by JVP, by VJP and the structured NTK over network shapes: time and memory.
     BenchJacobian(BenchJacobianArgs),
+    /// Download MNIST / Fashion-MNIST into the cache (`data fetch mnist`) and list it
+    /// (`data list`).
+    Data(DataCommandArgs),
 }
 
 fn setup_threads(threads: Option<u16>) -> Result<()> {
@@ -103,6 +107,35 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::BenchJacobian(a) => {
             execute::<bench_jacobian::BenchJacobian>(&a.common, &a.config())
         }
+        Command::Data(a) => data_command(&a.action),
+    }
+}
+
+/// `tangent data …`: not an experiment (no results directory, no threads), so it bypasses
+/// [`execute`].
+fn data_command(action: &DataAction) -> Result<()> {
+    match action {
+        DataAction::Fetch(a) => {
+            let f = data::fetch::fetch(a.set, a.dir.as_deref(), a.base_url.as_deref(), a.quiet)?;
+            let name = a.set.name();
+            println!(
+                "{name}: {} downloaded, {} already cached; files in {}",
+                f.downloaded.len(),
+                f.skipped.len(),
+                f.dir.display()
+            );
+            if a.dir.is_some() {
+                // A cache root of one's own is not where `--data NAME` looks.
+                println!("use it with --data {name}:{}", f.dir.display());
+            } else {
+                println!("use it with --data {name}");
+            }
+            Ok(())
+        }
+        DataAction::List(a) => {
+            print!("{}", data::fetch::list_text(a.dir.as_deref())?);
+            Ok(())
+        }
     }
 }
 
@@ -154,8 +187,12 @@ mod tests {
             "newton-vs-gd",
             "imbalance",
             "bench-jacobian",
+            "data list",
+            "data fetch mnist",
+            "data fetch fashion-mnist",
         ] {
-            Cli::try_parse_from(["tangent", sub]).unwrap();
+            let sub: Vec<&str> = sub.split(' ').collect();
+            Cli::try_parse_from(std::iter::once("tangent").chain(sub)).unwrap();
         }
     }
 
@@ -169,6 +206,8 @@ mod tests {
             &["tangent", "linearize", "--threads", "0"],
             &["tangent", "linearize", "--dtype", "f16"],
             &["tangent", "nonsense"],
+            &["tangent", "data", "fetch", "cifar"],
+            &["tangent", "data", "fetch"],
         ];
         for args in bad {
             assert!(

@@ -4,7 +4,9 @@
 //! Every loader returns `anyhow::Result` with an error that names the file and what is wrong
 //! with it; nothing here panics on bad input.
 
+pub mod cache;
 pub mod csv;
+pub mod fetch;
 pub mod idx;
 pub mod npy;
 pub mod synthetic;
@@ -29,13 +31,14 @@ pub enum DataSpec {
     Digits,
     /// MNIST in a directory holding the four standard IDX files (gzipped or not).
     Mnist {
-        /// Directory with `train-images-idx3-ubyte[.gz]` and friends.
-        dir: PathBuf,
+        /// Directory with `train-images-idx3-ubyte[.gz]` and friends; `None` reads the cache
+        /// that `tangent data fetch mnist` fills.
+        dir: Option<PathBuf>,
     },
     /// Fashion-MNIST, same layout as MNIST.
     FashionMnist {
-        /// Directory with the four IDX files.
-        dir: PathBuf,
+        /// Directory with the four IDX files; `None` reads the cache.
+        dir: Option<PathBuf>,
     },
     /// One pair of IDX files (images, labels); split into train and test by the seeded split.
     Idx {
@@ -68,7 +71,7 @@ pub enum DataSpec {
 }
 
 impl DataSpec {
-    /// Parses `digits`, `mnist:DIR`, `fashion-mnist:DIR`, `idx:IMAGES,LABELS`, `csv:PATH`,
+    /// Parses `digits`, `mnist[:DIR]`, `fashion-mnist[:DIR]`, `idx:IMAGES,LABELS`, `csv:PATH`,
     /// `npy:X,Y`, `teacher`, `spirals` or `sine`.
     pub fn parse(s: &str) -> Result<Self> {
         let (kind, arg) = match s.split_once(':') {
@@ -95,11 +98,13 @@ impl DataSpec {
             "teacher" => no_arg(DataSpec::Teacher),
             "spirals" => no_arg(DataSpec::Spirals),
             "sine" => no_arg(DataSpec::Sine),
+            // Without `:DIR` these read the cache (resolved when loading, so that parsing
+            // never touches the file system).
             "mnist" => Ok(DataSpec::Mnist {
-                dir: need("a directory")?.into(),
+                dir: arg.map(|_| need("a directory")).transpose()?.map(Into::into),
             }),
             "fashion-mnist" => Ok(DataSpec::FashionMnist {
-                dir: need("a directory")?.into(),
+                dir: arg.map(|_| need("a directory")).transpose()?.map(Into::into),
             }),
             "csv" => Ok(DataSpec::Csv {
                 path: need("a file")?.into(),
@@ -131,7 +136,7 @@ impl DataSpec {
                 })
             }
             other => bail!(
-                "unknown data set `{other}`: expected one of digits, mnist:DIR, fashion-mnist:DIR, \
+                "unknown data set `{other}`: expected one of digits, mnist[:DIR], fashion-mnist[:DIR], \
                  idx:IMAGES,LABELS, csv:PATH, npy:X,Y, teacher, spirals, sine"
             ),
         }
@@ -342,7 +347,8 @@ pub fn load(cfg: &DataConfig) -> Result<Dataset> {
             );
         }
         DataSpec::Mnist { dir } | DataSpec::FashionMnist { dir } => {
-            let (train, test) = idx::load_mnist_dir(dir)?;
+            let dir = cache::resolve(&name, dir.as_deref())?;
+            let (train, test) = idx::load_mnist_dir(&dir)?;
             let pair = (
                 subset(train, cfg.n_train, cfg.seed, "training")?,
                 subset(test, cfg.n_test, cfg.seed ^ 0x5eed, "test")?,
@@ -587,9 +593,15 @@ mod tests {
         assert_eq!(DataSpec::parse("digits").unwrap(), DataSpec::Digits);
         assert_eq!(
             DataSpec::parse("mnist:/d").unwrap(),
-            DataSpec::Mnist { dir: "/d".into() }
+            DataSpec::Mnist {
+                dir: Some("/d".into())
+            }
         );
-        assert!(DataSpec::parse("mnist")
+        assert_eq!(
+            DataSpec::parse("mnist").unwrap(),
+            DataSpec::Mnist { dir: None }
+        );
+        assert!(DataSpec::parse("mnist:")
             .unwrap_err()
             .to_string()
             .contains("needs a directory"));
