@@ -8,8 +8,7 @@
 //! damaged file still fails.
 
 use anyhow::{bail, Context, Result};
-use sha2::{Digest, Sha256};
-use std::io::Read;
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
 /// One pinned file of a data set.
@@ -169,7 +168,7 @@ pub fn verify(path: &Path, pin: &PinnedFile) -> Result<()> {
 /// the pinned size is inflated, so that a hostile file cannot make this read forever.
 pub fn verify_gz<R: Read>(gz: R, pin: &PinnedFile) -> Result<()> {
     let gz = flate2::read::MultiGzDecoder::new(std::io::BufReader::new(gz));
-    let mut hasher = Sha256::new();
+    let mut hasher = Sha256(ring::digest::Context::new(&ring::digest::SHA256));
     let n = std::io::copy(&mut gz.take(pin.raw_len + 1), &mut hasher)
         .context("not a valid gzip file (corrupt or truncated)")?;
     if n != pin.raw_len {
@@ -179,7 +178,13 @@ pub fn verify_gz<R: Read>(gz: R, pin: &PinnedFile) -> Result<()> {
             pin.raw_len
         );
     }
-    let got = format!("{:x}", hasher.finalize());
+    let got: String = hasher
+        .0
+        .finish()
+        .as_ref()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
     if got != pin.raw_sha256 {
         bail!(
             "checksum mismatch: the decompressed content has SHA-256 {got}, expected {}",
@@ -187,6 +192,19 @@ pub fn verify_gz<R: Read>(gz: R, pin: &PinnedFile) -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// A SHA-256 context as an `io::Write` sink, so that `io::copy` can stream into it.
+struct Sha256(ring::digest::Context);
+
+impl Write for Sha256 {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.update(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 /// What the cache holds of one pinned file.
@@ -246,4 +264,44 @@ pub fn resolve(name: &str, dir: Option<&Path>) -> Result<PathBuf> {
         );
     }
     Ok(d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn gz(raw: &[u8]) -> Vec<u8> {
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        let _ = e.write_all(raw);
+        e.finish().unwrap_or_default()
+    }
+
+    #[test]
+    fn verify_checks_size_and_digest_of_the_content() {
+        // SHA-256("abc"), FIPS 180-2 appendix B.1.
+        let abc = pin(
+            "abc.gz",
+            3,
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad",
+        );
+        assert!(verify_gz(&gz(b"abc")[..], &abc).is_ok());
+        let err = |bytes: &[u8]| format!("{:#}", verify_gz(bytes, &abc).unwrap_err());
+        assert!(err(&gz(b"abd")).contains("checksum mismatch"));
+        assert!(err(&gz(b"ab")).contains("decompresses to 2 bytes"));
+        assert!(err(&gz(b"abcd")).contains("decompresses to 4+ bytes"));
+        assert!(err(b"abc").contains("not a valid gzip"));
+        let g = gz(b"abc");
+        assert!(err(&g[..g.len() - 4]).contains("not a valid gzip"));
+    }
+
+    #[test]
+    fn known_sets_are_named_and_pinned_in_hex() {
+        for set in KnownSet::ALL {
+            assert_eq!(KnownSet::from_name(set.name()), Some(set));
+            for p in set.files() {
+                assert_eq!(p.raw_sha256.len(), 64);
+                assert!(p.raw_sha256.bytes().all(|b| b.is_ascii_hexdigit()));
+            }
+        }
+    }
 }

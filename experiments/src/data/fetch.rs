@@ -221,3 +221,30 @@ pub fn list_text(root: Option<&Path>) -> Result<String> {
     }
     Ok(s)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base_urls_are_checked_and_end_in_a_slash() {
+        assert_eq!(
+            normalize_base_url("http://127.0.0.1:8000/d").unwrap(),
+            "http://127.0.0.1:8000/d/"
+        );
+        assert_eq!(
+            normalize_base_url(cache::MNIST_URL).unwrap(),
+            cache::MNIST_URL
+        );
+        for bad in [
+            "",
+            "ftp://x/",
+            "example.com/mnist",
+            "https://",
+            "http:///x",
+            "http://a b/",
+        ] {
+            assert!(normalize_base_url(bad).is_err(), "{bad}");
+        }
+    }
+}

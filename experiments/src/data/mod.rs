@@ -31,8 +31,7 @@ pub enum DataSpec {
     Digits,
     /// MNIST in a directory holding the four standard IDX files (gzipped or not).
     Mnist {
-        /// Directory with `train-images-idx3-ubyte[.gz]` and friends; `None` reads the cache
-        /// that `tangent data fetch mnist` fills.
+        /// Directory with `train-images-idx3-ubyte[.gz]` and friends; `None`: the cache.
         dir: Option<PathBuf>,
     },
     /// Fashion-MNIST, same layout as MNIST.
@@ -98,8 +97,6 @@ impl DataSpec {
             "teacher" => no_arg(DataSpec::Teacher),
             "spirals" => no_arg(DataSpec::Spirals),
             "sine" => no_arg(DataSpec::Sine),
-            // Without `:DIR` these read the cache (resolved when loading, so that parsing
-            // never touches the file system).
             "mnist" => Ok(DataSpec::Mnist {
                 dir: arg.map(|_| need("a directory")).transpose()?.map(Into::into),
             }),
@@ -591,16 +588,9 @@ mod tests {
     #[test]
     fn spec_parsing() {
         assert_eq!(DataSpec::parse("digits").unwrap(), DataSpec::Digits);
-        assert_eq!(
-            DataSpec::parse("mnist:/d").unwrap(),
-            DataSpec::Mnist {
-                dir: Some("/d".into())
-            }
-        );
-        assert_eq!(
-            DataSpec::parse("mnist").unwrap(),
-            DataSpec::Mnist { dir: None }
-        );
+        for (s, dir) in [("mnist:/d", Some("/d".into())), ("mnist", None)] {
+            assert_eq!(DataSpec::parse(s).unwrap(), DataSpec::Mnist { dir });
+        }
         assert!(DataSpec::parse("mnist:")
             .unwrap_err()
             .to_string()
