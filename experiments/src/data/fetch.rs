@@ -3,7 +3,9 @@
 //! Every file is downloaded to a hidden temporary file in its final directory, verified against
 //! its pin ([`cache::verify`]) and only then renamed into place; on any error the temporary file
 //! is removed. So a file under its final name has always been verified, and an interrupted or
-//! failed download leaves nothing that a later run could mistake for data.
+//! failed download leaves nothing that a later run could mistake for data. A download killed
+//! outright (no chance to clean up) leaves only its hidden temporary file, which the next fetch
+//! removes once it is an hour old.
 
 use super::cache::{self, KnownSet, PinnedFile};
 use crate::report::temp_sibling;
@@ -67,6 +69,7 @@ pub fn fetch(
     let dir = cache::set_dir(set, root)?;
     std::fs::create_dir_all(&dir)
         .with_context(|| format!("cannot create the cache folder {}", dir.display()))?;
+    remove_stale_temporaries(&dir, set);
     let agent: ureq::Agent = ureq::Agent::config_builder()
         // A non-2xx answer is reported with its status below, not as a transport error.
         .http_status_as_error(false)
@@ -92,6 +95,34 @@ pub fn fetch(
         out.downloaded.push(pin.name);
     }
     Ok(out)
+}
+
+/// A download in progress writes its temporary file continuously, so one untouched for this
+/// long was left by an interrupted run (killed, or the machine went down).
+const STALE_AFTER: Duration = Duration::from_secs(3600);
+
+/// Removes the temporary files (`.<name>.tmp-<pid>`) that interrupted downloads of `set` left
+/// in `dir`. Best effort: a file that cannot be removed is only hidden clutter, never data.
+fn remove_stale_temporaries(dir: &Path, set: KnownSet) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        let ours = set
+            .files()
+            .iter()
+            .any(|p| name.starts_with(&format!(".{}.tmp-", p.name)));
+        let stale = e
+            .metadata()
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.elapsed().ok())
+            .is_some_and(|age| age > STALE_AFTER);
+        if ours && stale {
+            let _ = std::fs::remove_file(e.path());
+        }
+    }
 }
 
 /// Downloads `url` to a temporary sibling of `path`, verifies it, renames it to `path`; removes
@@ -225,6 +256,36 @@ pub fn list_text(root: Option<&Path>) -> Result<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn stale_temporaries_are_removed_fresh_ones_and_others_kept() {
+        let Ok(d) = tempfile::tempdir() else { return };
+        let old = std::time::SystemTime::now() - 2 * STALE_AFTER;
+        let touch = |name: &str, age: Option<std::time::SystemTime>| {
+            let f = std::fs::File::create(d.path().join(name)).unwrap();
+            if let Some(t) = age {
+                f.set_modified(t).unwrap();
+            }
+        };
+        touch(".train-images-idx3-ubyte.gz.tmp-1", Some(old));
+        touch(".t10k-labels-idx1-ubyte.gz.tmp-2", None);
+        touch(".notes.tmp-3", Some(old));
+        touch("train-labels-idx1-ubyte.gz", Some(old));
+        remove_stale_temporaries(d.path(), KnownSet::Mnist);
+        let mut left: Vec<String> = std::fs::read_dir(d.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        left.sort();
+        assert_eq!(
+            left,
+            [
+                ".notes.tmp-3",
+                ".t10k-labels-idx1-ubyte.gz.tmp-2",
+                "train-labels-idx1-ubyte.gz"
+            ]
+        );
+    }
 
     #[test]
     fn base_urls_are_checked_and_end_in_a_slash() {
