@@ -132,6 +132,75 @@ fn range(vals: impl Iterator<Item = f64>) -> (f64, f64) {
     (lo - pad, hi + pad)
 }
 
+/// A linear f64 axis whose grid lines and labels sit at [`ticks`] instead of plotters' own
+/// choice (which put log-axis labels at 10^2.2 = "158.489").
+struct Ticked {
+    inner: plotters::coord::types::RangedCoordf64,
+    ticks: Vec<f64>,
+}
+
+impl Ticked {
+    fn new(lo: f64, hi: f64, log: bool) -> Self {
+        Ticked {
+            inner: (lo..hi).into(),
+            ticks: ticks(lo, hi, log),
+        }
+    }
+}
+
+impl Ranged for Ticked {
+    type FormatOption = plotters::coord::ranged1d::DefaultFormatting;
+    type ValueType = f64;
+    fn map(&self, value: &f64, limit: (i32, i32)) -> i32 {
+        self.inner.map(value, limit)
+    }
+    fn key_points<Hint: plotters::coord::ranged1d::KeyPointHint>(&self, _: Hint) -> Vec<f64> {
+        self.ticks.clone()
+    }
+    fn range(&self) -> std::ops::Range<f64> {
+        self.inner.range()
+    }
+}
+
+/// Tick positions (in plotted coordinates) for an axis spanning [lo, hi]: on a log axis the
+/// powers of ten inside it (with 2× and 5× between them when fewer than two decades show,
+/// every other decade beyond ten), on a linear axis "nice" steps of 1, 2 or 5 × 10^k, about
+/// four to seven of them.
+fn ticks(lo: f64, hi: f64, log: bool) -> Vec<f64> {
+    if !(lo.is_finite() && hi.is_finite() && hi > lo) {
+        return vec![];
+    }
+    if log {
+        let decades: Vec<f64> = ((lo.ceil() as i64)..=(hi.floor() as i64))
+            .map(|k| k as f64)
+            .collect();
+        if decades.len() >= 2 {
+            let every = decades.len().div_ceil(10);
+            return decades.into_iter().step_by(every).collect();
+        }
+        let mut t = Vec::new();
+        for k in (lo.floor() as i64)..=(hi.ceil() as i64) {
+            for m in [1.0f64, 2.0, 5.0] {
+                let v = k as f64 + m.log10();
+                if (lo..=hi).contains(&v) {
+                    t.push(v);
+                }
+            }
+        }
+        return t;
+    }
+    let raw = (hi - lo) / 6.0;
+    let mag = 10f64.powf(raw.log10().floor());
+    let step = [1.0, 2.0, 5.0, 10.0]
+        .iter()
+        .map(|m| m * mag)
+        .find(|s| (hi - lo) / s <= 7.0)
+        .unwrap_or(10.0 * mag);
+    let first = (lo / step).ceil() as i64;
+    let last = (hi / step).floor() as i64;
+    (first..=last).map(|i| i as f64 * step).collect()
+}
+
 fn tick(v: f64, log: bool) -> String {
     let v = if log { 10f64.powf(v) } else { v };
     let a = v.abs();
@@ -162,7 +231,10 @@ where
         .margin(12)
         .x_label_area_size(45)
         .y_label_area_size(70)
-        .build_cartesian_2d(x0..x1, y0..y1)
+        .build_cartesian_2d(
+            Ticked::new(x0, x1, chart.log_x),
+            Ticked::new(y0, y1, chart.log_y),
+        )
         .map_err(err)?;
     let (lx, ly) = (chart.log_x, chart.log_y);
     let fx = move |v: &f64| tick(*v, lx);
@@ -256,6 +328,27 @@ pub fn write_png(chart: &Chart, path: &Path) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn log_axes_tick_at_powers_of_ten() {
+        // 32 … 2048: decades 100 and 1000 (log10 2 and 3).
+        let t = ticks(32f64.log10(), 2048f64.log10(), true);
+        assert_eq!(t, vec![2.0, 3.0]);
+        let labels: Vec<String> = t.iter().map(|&v| tick(v, true)).collect();
+        assert_eq!(labels, ["100", "1000"]);
+        // Less than two decades: 1, 2, 5 × 10^k.
+        let t = ticks(0.03f64.log10(), 0.6f64.log10(), true);
+        let labels: Vec<String> = t.iter().map(|&v| tick(v, true)).collect();
+        assert_eq!(labels, ["0.05", "0.1", "0.2", "0.5"]);
+        // Many decades: at most about ten ticks.
+        assert!(ticks(-20.0, 5.0, true).len() <= 13);
+        // Linear: nice steps.
+        assert_eq!(
+            ticks(0.0, 1000.0, false),
+            vec![0.0, 200.0, 400.0, 600.0, 800.0, 1000.0]
+        );
+        assert!(ticks(1.0, 1.0, false).is_empty());
+    }
 
     #[test]
     fn svg_and_png_render() {
