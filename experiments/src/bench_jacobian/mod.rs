@@ -5,7 +5,7 @@
 //! sits near p ≈ n·o (Griewank & Walther 2008, ch. 3). Peak heap bytes come from the counting
 //! allocator of the `tangent` binary.
 //!
-//! The three reference networks of the JAX measurements in `shared/peers` are included:
+//! The three reference networks of the JAX measurements in `benches/peers/python` are included:
 //! (a) 64-256-256-10 batch 128, (b) 784-300-100-10 batch 64, (c) 784-512-512-1 batch 256, tanh,
 //! standard parameterization.
 

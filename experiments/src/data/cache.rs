@@ -38,7 +38,7 @@ pub const MNIST_URL: &str = "https://ossci-datasets.s3.amazonaws.com/mnist/";
 pub const FASHION_MNIST_URL: &str = "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/";
 
 // The digests are the widely published raw-file ones (their md5s match LeCun's and Zalando's
-// tables); see shared/data/{mnist,fashion-mnist}/README.md for how they were checked.
+// tables), and they match the decompressed files of the official mirrors.
 const MNIST_FILES: [PinnedFile; 4] = [
     pin(
         "train-images-idx3-ubyte.gz",

@@ -139,6 +139,19 @@ impl DataSpec {
         }
     }
 
+    /// Images (the 8×8 digits, IDX, MNIST, Fashion-MNIST) are standardised with one σ pooled
+    /// over the pixels: a pixel almost never lit in a small training subset would otherwise get
+    /// a tiny σ and blow up on the test set.
+    pub fn is_image(&self) -> bool {
+        matches!(
+            self,
+            DataSpec::Digits
+                | DataSpec::Idx { .. }
+                | DataSpec::Mnist { .. }
+                | DataSpec::FashionMnist { .. }
+        )
+    }
+
     /// A short human-readable name (for tables and file names).
     pub fn name(&self) -> String {
         match self {
@@ -157,7 +170,7 @@ impl DataSpec {
 
 fn example(kind: &str) -> &'static str {
     match kind {
-        "mnist" | "fashion-mnist" => "../shared/data/mnist",
+        "mnist" | "fashion-mnist" => "path/to/mnist",
         "idx" => "images-idx3-ubyte.gz,labels-idx1-ubyte.gz",
         "npy" => "x.npy,y.npy",
         _ => "data.csv",
@@ -326,40 +339,33 @@ pub fn load(cfg: &DataConfig) -> Result<Dataset> {
         );
     }
     let name = cfg.spec.name();
-    let (train, test) = match &cfg.spec {
+    let pair = match &cfg.spec {
         DataSpec::Digits => {
-            // 8×8 images: pooled scaling, as for IDX images (a pixel almost never lit in a
-            // small training subset would get a tiny σ and blow up on the test set).
             let raw = csv::parse_csv_bytes(DIGITS_CSV_GZ, "embedded digits.csv.gz")
                 .context("the embedded digits data set is corrupt")?;
-            return finish(name, split(raw, cfg)?, Scaling::Global);
+            split(raw, cfg)?
         }
         DataSpec::Csv { path } => split(csv::load_csv(path)?, cfg)?,
         DataSpec::Npy { x, y } => split(npy::load_pair(x, y)?, cfg)?,
-        DataSpec::Idx { images, labels } => {
-            return finish(
-                name,
-                split(idx::load_pair(images, labels)?, cfg)?,
-                Scaling::Global,
-            );
-        }
+        DataSpec::Idx { images, labels } => split(idx::load_pair(images, labels)?, cfg)?,
         DataSpec::Mnist { dir } | DataSpec::FashionMnist { dir } => {
             let dir = cache::resolve(&name, dir.as_deref())?;
             let (train, test) = idx::load_mnist_dir(&dir)?;
-            let pair = (
+            (
                 subset(train, cfg.n_train, cfg.seed, "training")?,
                 subset(test, cfg.n_test, cfg.seed ^ 0x5eed, "test")?,
-            );
-            return finish(name, pair, Scaling::Global);
+            )
         }
-        DataSpec::Teacher => {
-            let all = synthetic::teacher(total, 8, 64, 0.05, cfg.seed);
-            split(all, cfg)?
-        }
+        DataSpec::Teacher => split(synthetic::teacher(total, 8, 64, 0.05, cfg.seed), cfg)?,
         DataSpec::Spirals => split(synthetic::two_spirals(total, 0.05, cfg.seed), cfg)?,
         DataSpec::Sine => split(synthetic::sine(total, 0.05, cfg.seed), cfg)?,
     };
-    finish(name, (train, test), Scaling::PerFeature)
+    let scaling = if cfg.spec.is_image() {
+        Scaling::Global
+    } else {
+        Scaling::PerFeature
+    };
+    finish(name, pair, scaling)
 }
 
 /// How inputs are standardised (always with training statistics only).

@@ -7,7 +7,7 @@ use crate::data::{cast, Dataset};
 use crate::metrics::{rel_diff, rel_diff_scaled, squared_loss};
 use crate::model::{self, KernelForm};
 use crate::progress::Observer;
-use crate::tangent::{kernel_ridge, ClosedFormGd, KernelPlan, RidgeSolver};
+use crate::tangent::{kernel_predict, kernel_ridge, ClosedFormGd, KernelPlan, RidgeSolver};
 use crate::train::{self, gd::NetworkGd, Stop};
 use anyhow::{bail, Context, Result};
 use autodiff::mlp::Mlp;
@@ -48,7 +48,7 @@ pub(super) fn run_typed<T: Real>(
         obs.message(&format!("note: {}", kp.reason));
     }
     let (form, st) = (kp.form, start::<T>(cfg, &mlp, ds)?);
-    let (y, r0) = (ds.y_train.as_slice(), st.r0.clone());
+    let (y, r0) = (ds.y_train.as_slice(), &st.r0);
     let (k, k_test) = timed(obs, "empirical NTK", &mut secs.kernel, || {
         kernels(&mlp, &st, form)
     })?;
@@ -68,11 +68,7 @@ pub(super) fn run_typed<T: Real>(
     let (lr, max_stable_lr) = step_size(cfg, n, sp.lambda_max)?;
     // (c) linearised GD in closed form, in the eigenbasis of K.
     let closed = ClosedFormGd::new(sp.eig, &r0_k, lr, n)?;
-    let lin_at = |t: f64| -> Result<(Vec<f64>, Vec<f64>)> {
-        let (resid, _) = closed.state(t)?;
-        let train = resid.as_slice().iter().zip(y).map(|(r, t)| r + t).collect();
-        Ok((train, closed.predict(t, &st.f0_test, &k_test)?))
-    };
+    let lin_at = |t: f64| closed.predictions(t, y, &st.f0_test, &k_test);
 
     // (b) GD on the real network.
     let target_loss = 1.01 * newton.train_loss;
@@ -95,7 +91,7 @@ pub(super) fn run_typed<T: Real>(
     let cg_fig = if form == KernelForm::Full {
         let t0 = Instant::now();
         obs.begin("CG in parameter space", 0);
-        let c = parameter_cg(cfg, &mlp, &st, &r0, &alpha, &newton_test)?;
+        let c = parameter_cg(cfg, &mlp, &st, r0, &alpha, &newton_test)?;
         obs.end();
         secs.cg = Some(t0.elapsed().as_secs_f64());
         Some(c)
@@ -183,8 +179,8 @@ fn newton_step<T: Real>(
     if let RidgeSolver::Eigen { .. } = &solver {
         obs.message(&format!("note: Newton step by {solver}"));
     }
-    let train = plus_kernel(&st.f0_train, k, &alpha)?;
-    let test = plus_kernel(&st.f0_test, k_test, &alpha)?;
+    let train = kernel_predict(&st.f0_train, k, &alpha)?;
+    let test = kernel_predict(&st.f0_test, k_test, &alpha)?;
     Ok(NewtonStep {
         fit: fit(ds, &train, &test),
         alpha,
@@ -325,17 +321,6 @@ fn timed<R>(
     *seconds = t0.elapsed().as_secs_f64();
     obs.end();
     r
-}
-
-/// f₀ + K·coefficients, flattened row-major.
-fn plus_kernel(f0: &Matrix<f64>, k: &Matrix<f64>, coef: &Matrix<f64>) -> Result<Vec<f64>> {
-    let kc = linalg::matmul(k.as_ref(), coef.as_ref())?;
-    Ok(f0
-        .as_slice()
-        .iter()
-        .zip(kc.as_slice())
-        .map(|(a, b)| a + b)
-        .collect())
 }
 
 /// λ_max by Lanczos (the largest of it and the dense value), λ_min and the eigenvectors from

@@ -75,17 +75,19 @@ impl ClosedFormGd {
         ))
     }
 
-    /// Predictions after t steps at inputs X* given f₀(X*) and the cross kernel K(X*, X)
-    /// (kernel layout): f₀(X*) + K(X*, X)β_t, flattened row-major.
-    pub fn predict(&self, t: f64, f0: &Matrix<f64>, k_cross: &Matrix<f64>) -> Result<Vec<f64>> {
-        let (_, beta) = self.state(t)?;
-        let kb = linalg::matmul(k_cross.as_ref(), beta.as_ref())?;
-        Ok(f0
-            .as_slice()
-            .iter()
-            .zip(kb.as_slice())
-            .map(|(a, b)| a + b)
-            .collect())
+    /// The predictions after t steps, from one evaluation of the state: on the training
+    /// inputs Y + r_t (`y` flattened row-major), and at X* the kernel prediction
+    /// f₀(X*) + K(X*, X)β_t given f₀(X*) and the cross kernel (kernel layout).
+    pub fn predictions(
+        &self,
+        t: f64,
+        y: &[f64],
+        f0: &Matrix<f64>,
+        k_cross: &Matrix<f64>,
+    ) -> Result<(Vec<f64>, Vec<f64>)> {
+        let (resid, beta) = self.state(t)?;
+        let train = resid.as_slice().iter().zip(y).map(|(r, t)| r + t).collect();
+        Ok((train, super::kernel_predict(f0, k_cross, &beta)?))
     }
 
     /// The smallest whole number of steps after which the loss is ≤ `target` (the loss

@@ -58,14 +58,12 @@ pub fn solve(
     match factor {
         Ok(chol) => Ok((chol.solve(rhs.as_ref())?, RidgeSolver::Cholesky)),
         Err(e @ LinalgError::NotPositiveDefinite { .. }) => {
-            if eig.is_none() {
-                *eig = Some(
+            let e_k = match eig {
+                Some(e) => e,
+                None => eig.insert(
                     symmetric_eigen(k.as_ref())
                         .with_context(|| format!("eigendecomposition of the {n}×{n} kernel"))?,
-                );
-            }
-            let Some(e_k) = eig.as_ref() else {
-                unreachable!("set just above")
+                ),
             };
             let (alpha, clamped) = spectral_solve(e_k, lambda, rhs)?;
             Ok((
@@ -78,6 +76,18 @@ pub fn solve(
         }
         Err(e) => Err(e).with_context(|| format!("Cholesky of K + λI with λ = {lambda}")),
     }
+}
+
+/// Kernel predictions f₀(X*) + K(X*, X)·coef, flattened row-major: the Newton step's with
+/// coef = α, linearised GD's with coef = β_t.
+pub fn kernel_predict(f0: &Matrix<f64>, k: &Matrix<f64>, coef: &Matrix<f64>) -> Result<Vec<f64>> {
+    let kc = linalg::matmul(k.as_ref(), coef.as_ref())?;
+    Ok(f0
+        .as_slice()
+        .iter()
+        .zip(kc.as_slice())
+        .map(|(a, b)| a + b)
+        .collect())
 }
 
 /// α = V (Λ₊ + λI)⁻¹ Vᵀ b; returns α and the number of eigenvalues clamped from below 0.

@@ -7,4 +7,4 @@ pub mod kernel_ridge;
 
 pub use closed_form::ClosedFormGd;
 pub use kernel_plan::{KernelChoice, KernelPlan};
-pub use kernel_ridge::RidgeSolver;
+pub use kernel_ridge::{kernel_predict, RidgeSolver};

@@ -9,7 +9,7 @@
 //! is 0/(0 + ε) = 0 and it stays exactly 0.
 
 use super::batches::GradientSource;
-use super::sgd::{masked_gradient, masked_start};
+use super::sgd::MaskedGradient;
 use super::Iterative;
 use anyhow::{bail, Result};
 use autodiff::mlp::Mask;
@@ -70,15 +70,13 @@ impl AdamConfig {
 /// use (without the weight-decay term); [`Iterative::step`] reuses its gradient and then
 /// moves to the next batch.
 pub struct Adam<T: Real, S: GradientSource<T>> {
-    source: S,
+    gradient: MaskedGradient<T, S>,
     config: AdamConfig,
-    mask: Option<Mask>,
     /// The current parameters θ_t.
     pub theta: Vec<T>,
     m: Vec<T>,
     v: Vec<T>,
     t: i32,
-    grad: Option<Vec<T>>,
 }
 
 impl<T: Real, S: GradientSource<T>> Adam<T, S> {
@@ -90,17 +88,15 @@ impl<T: Real, S: GradientSource<T>> Adam<T, S> {
         mask: Option<Mask>,
     ) -> Result<Self> {
         config.validate()?;
-        masked_start(source.num_params(), &mut theta0, mask.as_ref())?;
+        let gradient = MaskedGradient::new(source, mask, config.weight_decay, &mut theta0)?;
         let p = theta0.len();
         Ok(Adam {
-            source,
+            gradient,
             config,
-            mask,
             theta: theta0,
             m: vec![T::zero(); p],
             v: vec![T::zero(); p],
             t: 0,
-            grad: None,
         })
     }
 
@@ -111,35 +107,17 @@ impl<T: Real, S: GradientSource<T>> Adam<T, S> {
 
     /// The gradient source (e.g. to read the current batch).
     pub fn source_mut(&mut self) -> &mut S {
-        &mut self.source
+        &mut self.gradient.source
     }
 }
 
 impl<T: Real, S: GradientSource<T>> Iterative for Adam<T, S> {
     fn objective(&mut self) -> Result<f64> {
-        let (value, g) = masked_gradient(
-            &mut self.source,
-            &self.theta,
-            self.config.weight_decay,
-            self.mask.as_ref(),
-        )?;
-        self.grad = Some(g);
-        Ok(value)
+        self.gradient.objective(&self.theta)
     }
 
     fn step(&mut self) -> Result<()> {
-        let g = match self.grad.take() {
-            Some(g) => g,
-            None => {
-                masked_gradient(
-                    &mut self.source,
-                    &self.theta,
-                    self.config.weight_decay,
-                    self.mask.as_ref(),
-                )?
-                .1
-            }
-        };
+        let g = self.gradient.take(&self.theta)?;
         self.t = self.t.saturating_add(1);
         let c = &self.config;
         // The bias corrections in f64: β₂ᵗ = 0.999ᵗ needs the precision for small t in f32.
@@ -162,11 +140,6 @@ impl<T: Real, S: GradientSource<T>> Iterative for Adam<T, S> {
             let v_hat = *v * inv_bc2;
             *t -= lr * m_hat / (v_hat.sqrt() + eps);
         }
-        if let Some(mask) = &self.mask {
-            // A no-op in exact arithmetic (m = v = 0 there); a guard against any drift.
-            mask.apply(&mut self.theta)?;
-        }
-        self.source.advance();
-        Ok(())
+        self.gradient.finish(&mut self.theta)
     }
 }

@@ -175,11 +175,20 @@ impl<'a, 'b, T: Real> LinearizedGd<'a, 'b, T> {
     }
 }
 
+impl<T: Real> LinearizedGd<'_, '_, T> {
+    /// The residual f_lin(δ) − Y on the training inputs.
+    fn residual(&self) -> Result<Matrix<T>> {
+        let f = self.lin.eval(&self.delta)?;
+        Ok(Matrix::from_fn(f.rows(), f.cols(), |i, a| {
+            f.get(i, a) - self.y.get(i, a)
+        }))
+    }
+}
+
 impl<T: Real> Iterative for LinearizedGd<'_, '_, T> {
     fn objective(&mut self) -> Result<f64> {
-        let f = self.lin.eval(&self.delta)?;
-        let (n, o) = (f.rows(), f.cols());
-        let r = Matrix::from_fn(n, o, |i, a| f.get(i, a) - self.y.get(i, a));
+        let r = self.residual()?;
+        let n = r.rows();
         let loss = r.as_slice().iter().map(|v| v.to_f64().powi(2)).sum::<f64>() / (2 * n) as f64;
         self.residual = Some(r);
         Ok(loss)
@@ -188,10 +197,7 @@ impl<T: Real> Iterative for LinearizedGd<'_, '_, T> {
     fn step(&mut self) -> Result<()> {
         let r = match self.residual.take() {
             Some(r) => r,
-            None => {
-                self.objective()?;
-                self.residual.take().unwrap_or_else(|| Matrix::zeros(0, 0))
-            }
+            None => self.residual()?,
         };
         let scale = T::from_f64(self.lr / r.rows() as f64);
         let g = self.lin.vjp(r.as_ref())?;

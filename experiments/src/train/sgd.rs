@@ -41,40 +41,79 @@ impl SgdConfig {
     }
 }
 
-/// Checks θ against the source and the mask, and masks θ so pruned weights start at 0.
-pub(crate) fn masked_start<T: Real>(
-    num_params: usize,
-    theta: &mut [T],
-    mask: Option<&Mask>,
-) -> Result<()> {
-    if theta.len() != num_params {
-        bail!("θ has {} entries, the objective {num_params}", theta.len());
-    }
-    if let Some(m) = mask {
-        m.apply(theta)?;
-    }
-    Ok(())
+/// The gradient side shared by SGD and Adam: the minibatch source, the mask and the weight
+/// decay, and the gradient computed with the objective, which the step then reuses.
+pub(crate) struct MaskedGradient<T: Real, S: GradientSource<T>> {
+    pub(crate) source: S,
+    mask: Option<Mask>,
+    weight_decay: f64,
+    cached: Option<Vec<T>>,
 }
 
-/// (L_B, ∇L_B + wd·θ) at θ with the gradient masked; shared by SGD and Adam (both use
-/// PyTorch's coupled L2 weight decay).
-pub(crate) fn masked_gradient<T: Real, S: GradientSource<T>>(
-    source: &mut S,
-    theta: &[T],
-    weight_decay: f64,
-    mask: Option<&Mask>,
-) -> Result<(f64, Vec<T>)> {
-    let (value, mut g) = source.value_and_grad(theta)?;
-    if let Some(m) = mask {
-        m.apply_to_gradient(&mut g)?;
+impl<T: Real, S: GradientSource<T>> MaskedGradient<T, S> {
+    /// Checks θ₀ against the source and masks it.
+    pub(crate) fn new(
+        source: S,
+        mask: Option<Mask>,
+        weight_decay: f64,
+        theta0: &mut [T],
+    ) -> Result<Self> {
+        let p = source.num_params();
+        if theta0.len() != p {
+            bail!("θ has {} entries, the objective {p}", theta0.len());
+        }
+        if let Some(m) = &mask {
+            m.apply(theta0)?;
+        }
+        Ok(MaskedGradient {
+            source,
+            mask,
+            weight_decay,
+            cached: None,
+        })
     }
-    if weight_decay != 0.0 {
-        let wd = T::from_f64(weight_decay);
-        for (gi, &t) in g.iter_mut().zip(theta) {
-            *gi += wd * t;
+
+    /// (L_B, ∇L_B + wd·θ) at θ with the gradient masked, before weight decay so that pruned
+    /// weights get no decay either.
+    fn compute(&mut self, theta: &[T]) -> Result<(f64, Vec<T>)> {
+        let (value, mut g) = self.source.value_and_grad(theta)?;
+        if let Some(m) = &self.mask {
+            m.apply_to_gradient(&mut g)?;
+        }
+        if self.weight_decay != 0.0 {
+            let wd = T::from_f64(self.weight_decay);
+            for (gi, &t) in g.iter_mut().zip(theta) {
+                *gi += wd * t;
+            }
+        }
+        Ok((value, g))
+    }
+
+    /// The minibatch loss at θ (without the weight-decay term); keeps the gradient.
+    pub(crate) fn objective(&mut self, theta: &[T]) -> Result<f64> {
+        let (value, g) = self.compute(theta)?;
+        self.cached = Some(g);
+        Ok(value)
+    }
+
+    /// The gradient at θ: the one kept by [`Self::objective`], or a fresh one.
+    pub(crate) fn take(&mut self, theta: &[T]) -> Result<Vec<T>> {
+        match self.cached.take() {
+            Some(g) => Ok(g),
+            None => Ok(self.compute(theta)?.1),
         }
     }
-    Ok((value, g))
+
+    /// After an update: re-mask θ (a no-op in exact arithmetic, where the pruned entries'
+    /// gradient and moments are 0; kept so no rounding path can revive a pruned weight) and
+    /// move to the next batch.
+    pub(crate) fn finish(&mut self, theta: &mut [T]) -> Result<()> {
+        if let Some(m) = &self.mask {
+            m.apply(theta)?;
+        }
+        self.source.advance();
+        Ok(())
+    }
 }
 
 /// Minibatch SGD with momentum on a [`GradientSource`], as an [`Iterative`] method.
@@ -83,13 +122,11 @@ pub(crate) fn masked_gradient<T: Real, S: GradientSource<T>>(
 /// use (without the weight-decay term); [`Iterative::step`] reuses its gradient and then
 /// moves to the next batch, so each step consumes one batch.
 pub struct Sgd<T: Real, S: GradientSource<T>> {
-    source: S,
+    gradient: MaskedGradient<T, S>,
     config: SgdConfig,
-    mask: Option<Mask>,
     /// The current parameters θ_t.
     pub theta: Vec<T>,
     velocity: Vec<T>,
-    grad: Option<Vec<T>>,
 }
 
 impl<T: Real, S: GradientSource<T>> Sgd<T, S> {
@@ -101,48 +138,28 @@ impl<T: Real, S: GradientSource<T>> Sgd<T, S> {
         mask: Option<Mask>,
     ) -> Result<Self> {
         config.validate()?;
-        masked_start(source.num_params(), &mut theta0, mask.as_ref())?;
+        let gradient = MaskedGradient::new(source, mask, config.weight_decay, &mut theta0)?;
         Ok(Sgd {
             velocity: vec![T::zero(); theta0.len()],
-            source,
+            gradient,
             config,
-            mask,
             theta: theta0,
-            grad: None,
         })
     }
 
     /// The gradient source (e.g. to read the current batch).
     pub fn source_mut(&mut self) -> &mut S {
-        &mut self.source
+        &mut self.gradient.source
     }
 }
 
 impl<T: Real, S: GradientSource<T>> Iterative for Sgd<T, S> {
     fn objective(&mut self) -> Result<f64> {
-        let (value, g) = masked_gradient(
-            &mut self.source,
-            &self.theta,
-            self.config.weight_decay,
-            self.mask.as_ref(),
-        )?;
-        self.grad = Some(g);
-        Ok(value)
+        self.gradient.objective(&self.theta)
     }
 
     fn step(&mut self) -> Result<()> {
-        let g = match self.grad.take() {
-            Some(g) => g,
-            None => {
-                masked_gradient(
-                    &mut self.source,
-                    &self.theta,
-                    self.config.weight_decay,
-                    self.mask.as_ref(),
-                )?
-                .1
-            }
-        };
+        let g = self.gradient.take(&self.theta)?;
         let (mu, lr) = (
             T::from_f64(self.config.momentum),
             T::from_f64(self.config.lr),
@@ -151,12 +168,6 @@ impl<T: Real, S: GradientSource<T>> Iterative for Sgd<T, S> {
             *v = mu * *v + gi;
             *t -= lr * *v;
         }
-        if let Some(m) = &self.mask {
-            // A no-op in exact arithmetic (g and v are 0 there); kept so that no rounding
-            // path can ever revive a pruned weight.
-            m.apply(&mut self.theta)?;
-        }
-        self.source.advance();
-        Ok(())
+        self.gradient.finish(&mut self.theta)
     }
 }
