@@ -13,7 +13,7 @@
 //! gradient descent moves θ (Lee et al., NeurIPS 2019, appendix).
 
 use super::affine::Affine;
-use super::init::NormalStream;
+use super::init::{BiasDraw, Init, NormalStream};
 use super::layout::ParamLayout;
 use crate::error::{AdError, Result};
 use crate::unary::Activation;
@@ -238,6 +238,40 @@ impl Mlp {
             }
         }
         theta
+    }
+
+    /// θ₀ drawn by a named scheme ([`Init`]); `Init::Sigma` is [`Mlp::init`].
+    ///
+    /// Weights are drawn in layout order from one seeded stream (W row-major, then b, layer by
+    /// layer), so a seed gives the same θ₀ on every machine and thread count. Errors when a
+    /// Glorot or Kaiming draw is asked of an NTK-parameterized network, whose weights carry
+    /// their scale outside θ.
+    pub fn init_with<T: Real>(&self, init: Init, seed: u64) -> Result<Vec<T>> {
+        if init == Init::Sigma {
+            return Ok(self.init(seed));
+        }
+        if self.parameterization != Parameterization::Standard {
+            return Err(AdError::InvalidArgument {
+                what: format!(
+                    "the {init} initialisation sets the variance of W itself and needs the standard parameterization"
+                ),
+            });
+        }
+        let mut stream = NormalStream::new(seed);
+        let mut theta = Vec::with_capacity(self.num_params());
+        for layer in &self.layers {
+            let (w_std, bias) = init.layer_draw(layer.n_in, layer.n_out);
+            for _ in 0..layer.n_out * layer.n_in {
+                theta.push(T::from_f64(w_std * stream.next_normal()));
+            }
+            for _ in 0..layer.n_out {
+                theta.push(T::from_f64(match bias {
+                    BiasDraw::Zero => 0.0,
+                    BiasDraw::Uniform(h) => h * stream.next_symmetric_uniform(),
+                }));
+            }
+        }
+        Ok(theta)
     }
 
     /// Checks θ's length and x's width; returns the batch size n.
