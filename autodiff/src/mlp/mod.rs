@@ -43,7 +43,7 @@ pub use affine::Affine;
 pub use eval::LayerEval;
 pub use forward::{Forward, LayerDual, Seeds, Tangent};
 pub use hvp::{gauss_newton_vp, mse_hvp};
-pub use init::NormalStream;
+pub use init::{Init, NormalStream};
 pub use jacobian::{jacobian_by_jvp, jacobian_by_vjp, jacobian_columns_by_jvp};
 pub use layout::{ParamEntry, ParamKind, ParamLayout};
 pub use linearized::Linearized;
