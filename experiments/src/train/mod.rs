@@ -7,6 +7,7 @@
 //! | `gd.rs` | full-batch GD: on the network, on the linearised model, on least squares |
 //! | `sgd.rs`, `adam.rs` | minibatch SGD (momentum, weight decay) and Adam, optionally masked |
 //! | `batches.rs` | the seeded minibatch order, reshuffled each epoch |
+//! | `fit.rs` | minibatch training with a validation split, early stopping and rewinding |
 //! | `loss.rs` | softmax cross-entropy and squared error, value and gradient |
 //!
 //! Divergence is declared in one place: when the objective becomes NaN/±∞ or grows above
@@ -15,12 +16,14 @@
 
 pub mod adam;
 pub mod batches;
+pub mod fit;
 pub mod gd;
 pub mod loss;
 pub mod sgd;
 
 pub use adam::{Adam, AdamConfig};
 pub use batches::{epoch_order, Batches, GradientSource, MinibatchLoss};
+pub use fit::{fit, EvalPoint, FitConfig, Fitted, Optimizer, Split};
 pub use loss::{Loss, Targets};
 pub use sgd::{Sgd, SgdConfig};
 
