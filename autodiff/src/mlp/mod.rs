@@ -32,6 +32,7 @@ pub mod jacobian;
 pub mod layout;
 pub mod linearized;
 pub mod mask;
+pub mod masked;
 pub mod net;
 pub mod ntk;
 pub mod on_graph;
@@ -48,6 +49,10 @@ pub use jacobian::{jacobian_by_jvp, jacobian_by_vjp, jacobian_columns_by_jvp};
 pub use layout::{ParamEntry, ParamKind, ParamLayout};
 pub use linearized::Linearized;
 pub use mask::{prune_count, Mask};
+pub use masked::{
+    check_mask, jacobian_masked_by_jvp, jacobian_masked_by_vjp, kept_columns, ntk_masked,
+    KeptJacobian, MaskedGaussNewtonOperator, MaskedNtkOperator,
+};
 pub use net::{Layer, Mlp, Parameterization};
 pub use ntk::{
     ntk_by_contraction, ntk_cross_by_contraction, ntk_factor_bytes, ntk_memory_bytes,
