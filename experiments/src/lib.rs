@@ -13,6 +13,7 @@ pub mod experiment;
 pub mod imbalance;
 pub mod linear;
 pub mod linearize;
+pub mod lottery;
 pub mod mask_file;
 pub mod memory;
 pub mod metrics;

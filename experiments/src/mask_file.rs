@@ -144,25 +144,21 @@ impl EntryFile {
 /// Writes `mask` to `path_npy` as a 1-D uint8 `.npy` of p bytes (1 = kept) and its layout to
 /// [`layout_path`]`(path_npy)`, each atomically, the layout first.
 pub fn save_mask(path_npy: &Path, mask: &Mask) -> Result<()> {
-    let layout = mask.layout();
-    crate::report::write_json(&layout_path(path_npy), &LayoutFile::of(layout))?;
-    let data: Vec<u8> = mask.keep().iter().map(|&k| u8::from(k)).collect();
-    let bytes = u8_npy(&data).with_context(|| format!("cannot encode {}", path_npy.display()))?;
-    crate::report::write_atomic(path_npy, &bytes)
+    let [(_, layout), (_, npy)] =
+        mask_file_bytes(mask).with_context(|| format!("cannot encode {}", path_npy.display()))?;
+    crate::report::write_atomic(&layout_path(path_npy), &layout)?;
+    crate::report::write_atomic(path_npy, &npy)
 }
 
-/// The bytes of a 1-D `|u1` `.npy` file.
-fn u8_npy(data: &[u8]) -> Result<Vec<u8>> {
-    use npyz::WriterBuilder;
-    let mut buf = std::io::Cursor::new(Vec::new());
-    let mut w = npyz::WriteOptions::<u8>::new()
-        .default_dtype()
-        .shape(&[data.len() as u64])
-        .writer(&mut buf)
-        .begin_nd()?;
-    w.extend(data.iter().copied())?;
-    w.finish()?;
-    Ok(buf.into_inner())
+/// The two files of a mask as (suffix, bytes), the layout first: (`.layout.json`, JSON) and
+/// (`.npy`, a 1-D `|u1` array of p bytes), for callers that write them elsewhere (the saved
+/// tickets of a run directory).
+pub fn mask_file_bytes(mask: &Mask) -> Result<[(&'static str, Vec<u8>); 2]> {
+    let mut json = serde_json::to_string_pretty(&LayoutFile::of(mask.layout()))?;
+    json.push('\n');
+    let data: Vec<u8> = mask.keep().iter().map(|&k| u8::from(k)).collect();
+    let npy = crate::report::npy::npy_bytes(&[data.len()], &data)?;
+    Ok([(".layout.json", json.into_bytes()), (".npy", npy)])
 }
 
 /// Reads a mask saved by [`save_mask`] (or any 1-D `|b1`/`|u1` array of 0s and 1s) for a

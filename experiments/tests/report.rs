@@ -38,11 +38,17 @@ fn a_run_writes_every_file_in_its_own_directory() {
         }],
         charts: vec![c],
         notes: vec!["<b>escaped</b>".into()],
+        files: vec![("tickets/seed0.bin".into(), vec![1, 2, 3])],
     };
     let a = report::write_run(dir.path(), "run1", &out).unwrap();
     let b = report::write_run(dir.path(), "run1", &out).unwrap();
     assert_ne!(a, b, "a second run with the same id gets its own directory");
     assert_eq!(a, dir.path().join("demo").join("run1"));
+    assert_eq!(
+        std::fs::read(a.join("tickets").join("seed0.bin")).unwrap(),
+        vec![1, 2, 3],
+        "extra files land under the run directory, in their subfolder"
+    );
     let mut names: Vec<String> = std::fs::read_dir(&a)
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())

@@ -23,7 +23,7 @@ impl std::fmt::Display for Widths {
     }
 }
 
-fn widths_arg(s: &str) -> Result<Widths> {
+pub(crate) fn widths_arg(s: &str) -> Result<Widths> {
     parse_widths(s).map(Widths)
 }
 

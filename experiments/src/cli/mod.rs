@@ -2,15 +2,17 @@
 //! for every experiment through the [`Experiment`] trait.
 
 pub mod args;
+pub mod lottery_args;
 
 use crate::data;
 pub use crate::experiment::Experiment;
 use crate::progress::{Bars, Observer, Silent};
 use crate::report;
-use crate::{bench_jacobian, imbalance, linearize, newton_vs_gd, width_sweep};
+use crate::{bench_jacobian, imbalance, linearize, lottery, newton_vs_gd, width_sweep};
 use anyhow::{bail, Result};
 pub use args::*;
 use clap::{Parser, Subcommand};
+pub use lottery_args::LotteryArgs;
 
 /// Is training a neural network one Newton step in the tangent space of its initialisation?
 ///
@@ -38,6 +40,9 @@ pub enum Command {
     Imbalance(ImbalanceArgs),
     /// Jacobian by JVP, by VJP and the structured NTK over network shapes: time and memory.
     BenchJacobian(BenchJacobianArgs),
+    /// Lottery tickets by iterative magnitude pruning (Frankle & Carbin 2019): train, prune,
+    /// reset to θ₀ (or rewind to θ_k), retrain, with reinit and random-pruning controls.
+    Lottery(LotteryArgs),
     /// Download MNIST / Fashion-MNIST into the cache (`data fetch mnist`) and list it
     /// (`data list`).
     Data(DataCommandArgs),
@@ -107,6 +112,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::BenchJacobian(a) => {
             execute::<bench_jacobian::BenchJacobian>(&a.common, &a.config())
         }
+        Command::Lottery(a) => execute::<lottery::Lottery>(&a.common, &a.config()),
         Command::Data(a) => data_command(&a.action),
     }
 }

@@ -119,6 +119,9 @@ pub struct RunOutput {
     pub charts: Vec<Chart>,
     /// Remarks shown under the tables (fallbacks taken, warnings).
     pub notes: Vec<String>,
+    /// Further files of the run, (path relative to the run directory, bytes): e.g. the saved
+    /// lottery tickets.
+    pub files: Vec<(String, Vec<u8>)>,
 }
 
 impl RunOutput {
@@ -220,6 +223,14 @@ fn write_files(dir: &Path, out: &RunOutput) -> Result<()> {
         write_atomic(&dir.join(format!("{}.svg", chart.name)), svg.as_bytes())?;
         plot::write_png(chart, &dir.join(format!("{}.png", chart.name)))?;
         svgs.push((chart.title.clone(), svg));
+    }
+    for (rel, bytes) in &out.files {
+        let path = dir.join(rel);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)
+                .with_context(|| format!("cannot create {}", parent.display()))?;
+        }
+        write_atomic(&path, bytes)?;
     }
     let page = html::page(out, &svgs);
     write_atomic(&dir.join("report.html"), page.as_bytes())

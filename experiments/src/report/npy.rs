@@ -1,15 +1,19 @@
-//! `.npy` files for the audit bundle, written with npyz and then atomically.
+//! `.npy` files (the audit bundle, saved tickets), encoded with npyz in memory and written
+//! atomically.
 
 use anyhow::{bail, Result};
 use std::path::Path;
 
-/// Writes a row-major array of f64 with the given shape as a standard `.npy` file.
-pub fn write_f64(path: &Path, shape: &[usize], data: &[f64]) -> Result<()> {
+/// The bytes of a standard `.npy` file holding a row-major array of `E` (f64, f32, u8, …)
+/// with the given shape, in the type's default little-endian dtype.
+pub fn npy_bytes<E>(shape: &[usize], data: &[E]) -> Result<Vec<u8>>
+where
+    E: npyz::AutoSerialize + Copy,
+{
     let expected: usize = shape.iter().product();
     if expected != data.len() {
         bail!(
-            "{}: shape {shape:?} needs {expected} values, got {}",
-            path.display(),
+            "shape {shape:?} needs {expected} values, got {}",
             data.len()
         );
     }
@@ -17,7 +21,7 @@ pub fn write_f64(path: &Path, shape: &[usize], data: &[f64]) -> Result<()> {
     {
         use npyz::WriterBuilder;
         let shape64: Vec<u64> = shape.iter().map(|&s| s as u64).collect();
-        let mut w = npyz::WriteOptions::<f64>::new()
+        let mut w = npyz::WriteOptions::<E>::new()
             .default_dtype()
             .shape(&shape64)
             .writer(&mut buf)
@@ -25,7 +29,13 @@ pub fn write_f64(path: &Path, shape: &[usize], data: &[f64]) -> Result<()> {
         w.extend(data.iter().copied())?;
         w.finish()?;
     }
-    super::write_atomic(path, buf.get_ref())
+    Ok(buf.into_inner())
+}
+
+/// Writes a row-major array of f64 with the given shape as a standard `.npy` file.
+pub fn write_f64(path: &Path, shape: &[usize], data: &[f64]) -> Result<()> {
+    let bytes = npy_bytes(shape, data).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    super::write_atomic(path, &bytes)
 }
 
 #[cfg(test)]

@@ -39,6 +39,9 @@ pub struct Series {
     pub points: Vec<(f64, f64)>,
     /// Line, dashes or markers.
     pub style: SeriesStyle,
+    /// Index into the palette (None: the series' position), so a mean and its band share a
+    /// colour.
+    pub color: Option<usize>,
 }
 
 /// A 2-D chart with any number of series.
@@ -56,6 +59,9 @@ pub struct Chart {
     pub log_x: bool,
     /// Logarithmic y axis.
     pub log_y: bool,
+    /// x grows to the left (the lottery papers put the dense network, 100% of the weights,
+    /// at the left of a decreasing sparsity axis).
+    pub reverse_x: bool,
     /// The data.
     pub series: Vec<Series>,
 }
@@ -77,6 +83,7 @@ impl Chart {
             y_label: y_label.into(),
             log_x,
             log_y,
+            reverse_x: false,
             series: vec![],
         }
     }
@@ -87,7 +94,23 @@ impl Chart {
             label: label.into(),
             points,
             style,
+            color: None,
         });
+        self
+    }
+
+    /// Adds a series drawn in palette colour `color` (wrapping around the palette).
+    pub fn add_colored(
+        &mut self,
+        label: &str,
+        points: Vec<(f64, f64)>,
+        style: SeriesStyle,
+        color: usize,
+    ) -> &mut Self {
+        self.add(label, points, style);
+        if let Some(s) = self.series.last_mut() {
+            s.color = Some(color);
+        }
         self
     }
 
@@ -140,9 +163,14 @@ struct Ticked {
 }
 
 impl Ticked {
-    fn new(lo: f64, hi: f64, log: bool) -> Self {
+    /// An axis over [lo, hi]; `reverse` maps hi to the left (or bottom) end.
+    fn new(lo: f64, hi: f64, log: bool, reverse: bool) -> Self {
         Ticked {
-            inner: (lo..hi).into(),
+            inner: if reverse {
+                (hi..lo).into()
+            } else {
+                (lo..hi).into()
+            },
             ticks: ticks(lo, hi, log),
         }
     }
@@ -232,8 +260,8 @@ where
         .x_label_area_size(45)
         .y_label_area_size(70)
         .build_cartesian_2d(
-            Ticked::new(x0, x1, chart.log_x),
-            Ticked::new(y0, y1, chart.log_y),
+            Ticked::new(x0, x1, chart.log_x, chart.reverse_x),
+            Ticked::new(y0, y1, chart.log_y, false),
         )
         .map_err(err)?;
     let (lx, ly) = (chart.log_x, chart.log_y);
@@ -258,7 +286,7 @@ where
         .draw()
         .map_err(err)?;
     for (i, (s, pts)) in chart.series.iter().zip(data).enumerate() {
-        let color = PALETTE[i % PALETTE.len()].to_rgba();
+        let color = PALETTE[s.color.unwrap_or(i) % PALETTE.len()].to_rgba();
         let style = ShapeStyle {
             color,
             filled: true,
@@ -273,8 +301,11 @@ where
                 .draw_series(pts.into_iter().map(|p| Circle::new(p, 4, style)))
                 .map_err(err)?,
         };
-        anno.label(s.label.clone())
-            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], style));
+        // An empty label keeps a series (the second dashed edge of a band) out of the legend.
+        if !s.label.is_empty() {
+            anno.label(s.label.clone())
+                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], style));
+        }
     }
     cc.configure_series_labels()
         .background_style(WHITE.mix(0.85))

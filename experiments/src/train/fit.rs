@@ -176,7 +176,7 @@ pub fn fit<T: Real>(
         target: None,
         stop_at_target: false,
     };
-    let is_eval = |t: usize| t % cfg.eval_every == 0;
+    let is_eval = |t: usize| t.is_multiple_of(cfg.eval_every);
     let trajectory = run(
         &mut method,
         stop,
