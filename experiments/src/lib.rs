@@ -6,6 +6,7 @@
 
 pub mod alloc;
 pub mod bench_jacobian;
+pub mod bench_train;
 pub mod cli;
 pub mod config;
 pub mod data;

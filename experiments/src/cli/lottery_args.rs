@@ -139,3 +139,48 @@ impl LotteryArgs {
         }
     }
 }
+
+fn bench() -> crate::bench_train::Config {
+    crate::bench_train::Config::default()
+}
+
+/// Options of `bench-train`.
+#[derive(Args, Debug, Clone)]
+pub struct BenchTrainArgs {
+    /// Thread counts to time, comma-separated (each in a pool of its own).
+    #[arg(long = "thread-counts", value_delimiter = ',', default_value = "1,2")]
+    pub thread_counts: Vec<usize>,
+    /// Minibatch size.
+    #[arg(long, default_value_t = bench().batch)]
+    pub batch: usize,
+    /// Untimed steps first.
+    #[arg(long, default_value_t = bench().warmup)]
+    pub warmup: usize,
+    /// Timed blocks (the median block is reported).
+    #[arg(long, default_value_t = bench().blocks)]
+    pub blocks: usize,
+    /// Steps per timed block.
+    #[arg(long, default_value_t = bench().steps_per_block)]
+    pub steps_per_block: usize,
+    /// Samples the minibatches are drawn from.
+    #[arg(long, default_value_t = bench().n)]
+    pub n: usize,
+    #[command(flatten)]
+    pub(crate) common: CommonArgs,
+}
+
+impl BenchTrainArgs {
+    /// The experiment configuration these options describe.
+    pub fn config(&self) -> crate::bench_train::Config {
+        crate::bench_train::Config {
+            threads: self.thread_counts.clone(),
+            batch: self.batch,
+            warmup: self.warmup,
+            blocks: self.blocks,
+            steps_per_block: self.steps_per_block,
+            n: self.n,
+            max_memory_mib: self.common.max_memory_mib,
+            ..bench()
+        }
+    }
+}

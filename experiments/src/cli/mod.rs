@@ -8,11 +8,13 @@ use crate::data;
 pub use crate::experiment::Experiment;
 use crate::progress::{Bars, Observer, Silent};
 use crate::report;
-use crate::{bench_jacobian, imbalance, linearize, lottery, newton_vs_gd, width_sweep};
+use crate::{
+    bench_jacobian, bench_train, imbalance, linearize, lottery, newton_vs_gd, width_sweep,
+};
 use anyhow::{bail, Result};
 pub use args::*;
 use clap::{Parser, Subcommand};
-pub use lottery_args::LotteryArgs;
+pub use lottery_args::{BenchTrainArgs, LotteryArgs};
 
 /// Is training a neural network one Newton step in the tangent space of its initialisation?
 ///
@@ -43,6 +45,9 @@ pub enum Command {
     /// Lottery tickets by iterative magnitude pruning (Frankle & Carbin 2019): train, prune,
     /// reset to θ₀ (or rewind to θ_k), retrain, with reinit and random-pruning controls.
     Lottery(LotteryArgs),
+    /// One Adam step of LeNet-300-100 (batch 60, f32), dense and 80% masked, on 1 and 2
+    /// threads: median step time in the format of the PyTorch peer script.
+    BenchTrain(BenchTrainArgs),
     /// Download MNIST / Fashion-MNIST into the cache (`data fetch mnist`) and list it
     /// (`data list`).
     Data(DataCommandArgs),
@@ -113,6 +118,7 @@ pub fn run(cli: Cli) -> Result<()> {
             execute::<bench_jacobian::BenchJacobian>(&a.common, &a.config())
         }
         Command::Lottery(a) => execute::<lottery::Lottery>(&a.common, &a.config()),
+        Command::BenchTrain(a) => execute::<bench_train::BenchTrain>(&a.common, &a.config()),
         Command::Data(a) => data_command(&a.action),
     }
 }
