@@ -312,6 +312,32 @@ macro_rules! dispatch {
     };
 }
 
+/// Code generic over one elementwise function, run by [`Activation::visit`] with the concrete
+/// function: a loop inside `visit` is monomorphised per function, so the choice of activation
+/// is made once per call instead of once per entry (which also lets ReLU's loop vectorise).
+pub trait UnaryVisitor {
+    /// What the visit returns.
+    type Output;
+    /// Runs with the concrete function `u`.
+    fn visit<U: Unary + Copy + Sync>(self, u: U) -> Self::Output;
+}
+
+impl Activation {
+    /// Calls `v.visit` with the concrete function this activation names.
+    pub fn visit<V: UnaryVisitor>(&self, v: V) -> V::Output {
+        match *self {
+            Activation::Identity => v.visit(Identity),
+            Activation::Relu => v.visit(Relu),
+            Activation::LeakyRelu(a) => v.visit(LeakyRelu(a)),
+            Activation::Tanh => v.visit(Tanh),
+            Activation::Sigmoid => v.visit(Sigmoid),
+            Activation::Softplus => v.visit(Softplus),
+            Activation::Erf => v.visit(Erf),
+            Activation::Gelu => v.visit(Gelu),
+        }
+    }
+}
+
 impl Unary for Activation {
     fn value<T: Real>(&self, x: T) -> T {
         dispatch!(self, value(x))

@@ -111,9 +111,22 @@ impl Mask {
     pub fn apply<T: Real>(&self, theta: &mut [T]) -> Result<()> {
         self.check_len("θ", theta.len())?;
         // A select, not a branch: with most weights pruned at random a branch mispredicts
-        // on every other entry, and this runs twice per training step.
-        for (t, &k) in theta.iter_mut().zip(&self.keep) {
-            *t = if k { *t } else { T::zero() };
+        // on every other entry, and this runs twice per training step. Each entry is set by
+        // one task, so the split cannot change the result.
+        use rayon::prelude::*;
+        const GRAIN: usize = 1 << 15;
+        let select = |t: &mut [T], keep: &[bool]| {
+            for (t, &k) in t.iter_mut().zip(keep) {
+                *t = if k { *t } else { T::zero() };
+            }
+        };
+        if theta.len() > GRAIN && rayon::current_num_threads() > 1 {
+            theta
+                .par_chunks_mut(GRAIN)
+                .zip(self.keep.par_chunks(GRAIN))
+                .for_each(|(t, k)| select(t, k));
+        } else {
+            select(theta, &self.keep);
         }
         Ok(())
     }

@@ -15,7 +15,7 @@
 use super::affine::Affine;
 use super::net::{Layer, Mlp};
 use crate::error::Result;
-use crate::unary::{Activation, Unary};
+use crate::unary::{Activation, Unary, UnaryVisitor};
 use linalg::{Matrix, Par, Real};
 use rayon::prelude::*;
 
@@ -50,8 +50,43 @@ pub(crate) const MAP_GRAIN: usize = 1 << 14;
 /// Applies φ to every entry of `x`.
 pub(crate) fn map_activation<T: Real>(act: Activation, x: &Matrix<T>) -> Matrix<T> {
     let mut y = x.clone();
-    map_in_place(y.as_mut_slice(), |v| act.value(v));
+    act.visit(MapValue(y.as_mut_slice()));
     y
+}
+
+/// v ← φ(v) over a slice, with φ's concrete type.
+struct MapValue<'a, T>(&'a mut [T]);
+
+impl<T: Real> UnaryVisitor for MapValue<'_, T> {
+    type Output = ();
+    fn visit<U: Unary + Copy + Sync>(self, u: U) {
+        map_in_place(self.0, |v| u.value(v));
+    }
+}
+
+/// d ← φ'(x) given d = φ(x) on entry, with φ's concrete type.
+struct MapSlope<'a, T> {
+    d: &'a mut [T],
+    x: &'a [T],
+}
+
+impl<T: Real> UnaryVisitor for MapSlope<'_, T> {
+    type Output = ();
+    fn visit<U: Unary + Copy + Sync>(self, u: U) {
+        let chunk = |dc: &mut [T], xc: &[T]| {
+            for (dv, &xv) in dc.iter_mut().zip(xc) {
+                *dv = u.slope(xv, *dv);
+            }
+        };
+        if self.x.len() <= MAP_GRAIN {
+            chunk(self.d, self.x);
+        } else {
+            self.d
+                .par_chunks_mut(MAP_GRAIN)
+                .zip(self.x.par_chunks(MAP_GRAIN))
+                .for_each(|(dc, xc)| chunk(dc, xc));
+        }
+    }
 }
 
 /// v ← g(v) for every entry, in parallel chunks when the slice is large.
@@ -77,20 +112,9 @@ pub(crate) fn affine_forward<T: Real>(
 /// φ'(z) entry by entry, given z and y = φ(z).
 pub(crate) fn slopes<T: Real>(act: Activation, x: &Matrix<T>, y: &Matrix<T>) -> Matrix<T> {
     let mut d = y.clone();
-    let xs = x.as_slice();
-    if xs.len() <= MAP_GRAIN {
-        for (dv, &xv) in d.as_mut_slice().iter_mut().zip(xs) {
-            *dv = act.slope(xv, *dv);
-        }
-    } else {
-        d.as_mut_slice()
-            .par_chunks_mut(MAP_GRAIN)
-            .zip(xs.par_chunks(MAP_GRAIN))
-            .for_each(|(dc, xc)| {
-                for (dv, &xv) in dc.iter_mut().zip(xc) {
-                    *dv = act.slope(xv, *dv);
-                }
-            });
-    }
+    act.visit(MapSlope {
+        d: d.as_mut_slice(),
+        x: x.as_slice(),
+    });
     d
 }

@@ -123,23 +123,80 @@ impl<T: Real, S: GradientSource<T>> Iterative for Adam<T, S> {
         // The bias corrections in f64: β₂ᵗ = 0.999ᵗ needs the precision for small t in f32.
         let bc1 = 1.0 - c.beta1.powi(self.t);
         let bc2 = 1.0 - c.beta2.powi(self.t);
-        let (b1, b2) = (T::from_f64(c.beta1), T::from_f64(c.beta2));
-        let (one, eps) = (T::one(), T::from_f64(c.eps));
-        let (inv_bc1, inv_bc2) = (T::from_f64(1.0 / bc1), T::from_f64(1.0 / bc2));
-        let lr = T::from_f64(c.lr);
-        for (((t, m), v), &gi) in self
-            .theta
-            .iter_mut()
-            .zip(&mut self.m)
-            .zip(&mut self.v)
-            .zip(&g)
-        {
+        let k = AdamStep {
+            b1: T::from_f64(c.beta1),
+            b2: T::from_f64(c.beta2),
+            eps: T::from_f64(c.eps),
+            inv_bc1: T::from_f64(1.0 / bc1),
+            inv_bc2: T::from_f64(1.0 / bc2),
+            lr: T::from_f64(c.lr),
+        };
+        k.apply(&mut self.theta, &mut self.m, &mut self.v, &g);
+        self.gradient.finish(&mut self.theta)
+    }
+}
+
+/// The scalars of one Adam update, in the working precision.
+#[derive(Clone, Copy)]
+struct AdamStep<T> {
+    b1: T,
+    b2: T,
+    eps: T,
+    inv_bc1: T,
+    inv_bc2: T,
+    lr: T,
+}
+
+impl<T: Real> AdamStep<T> {
+    /// m ← β₁m + (1 − β₁)g, v ← β₂v + (1 − β₂)g², θ ← θ − η·(m/(1 − β₁ᵗ)) / (√(v/(1 − β₂ᵗ)) + ε).
+    ///
+    /// The same arithmetic runs in both branches (Rust never contracts a·b + c into an FMA
+    /// on its own), so the AVX2 build differs from the baseline build only in vector width
+    /// and gives bit-identical θ; it matters because the update touches all p parameters
+    /// every step and the baseline x86-64 target has 4-wide square roots and divisions.
+    fn apply(&self, theta: &mut [T], m: &mut [T], v: &mut [T], g: &[T]) {
+        use rayon::prelude::*;
+        // Every entry is updated by exactly one task with the same arithmetic, so the split
+        // (and the thread count) cannot change the result.
+        const GRAIN: usize = 1 << 15;
+        if theta.len() > GRAIN && rayon::current_num_threads() > 1 {
+            theta
+                .par_chunks_mut(GRAIN)
+                .zip(m.par_chunks_mut(GRAIN))
+                .zip(v.par_chunks_mut(GRAIN))
+                .zip(g.par_chunks(GRAIN))
+                .for_each(|(((t, m), v), g)| self.apply_serial(t, m, v, g));
+        } else {
+            self.apply_serial(theta, m, v, g);
+        }
+    }
+
+    fn apply_serial(&self, theta: &mut [T], m: &mut [T], v: &mut [T], g: &[T]) {
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU has AVX2, the only feature the function is compiled for.
+            unsafe { self.apply_avx2(theta, m, v, g) };
+            return;
+        }
+        self.body(theta, m, v, g);
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    unsafe fn apply_avx2(&self, theta: &mut [T], m: &mut [T], v: &mut [T], g: &[T]) {
+        self.body(theta, m, v, g);
+    }
+
+    #[inline(always)]
+    fn body(&self, theta: &mut [T], m: &mut [T], v: &mut [T], g: &[T]) {
+        let one = T::one();
+        let (b1, b2) = (self.b1, self.b2);
+        for (((t, m), v), &gi) in theta.iter_mut().zip(m).zip(v).zip(g) {
             *m = b1 * *m + (one - b1) * gi;
             *v = b2 * *v + (one - b2) * gi * gi;
-            let m_hat = *m * inv_bc1;
-            let v_hat = *v * inv_bc2;
-            *t -= lr * m_hat / (v_hat.sqrt() + eps);
+            let m_hat = *m * self.inv_bc1;
+            let v_hat = *v * self.inv_bc2;
+            *t -= self.lr * m_hat / (v_hat.sqrt() + self.eps);
         }
-        self.gradient.finish(&mut self.theta)
     }
 }

@@ -79,6 +79,24 @@ impl Batches {
     }
 }
 
+/// The rows `rows` of x as a new matrix, a slice copy per row when x's rows are contiguous
+/// (the minibatch gather runs once per training step).
+pub fn gather_rows<T: Real>(x: MatRef<'_, T>, rows: &[usize]) -> Matrix<T> {
+    let d = x.cols();
+    let mut out = Matrix::zeros(rows.len(), d);
+    for (i, &r) in rows.iter().enumerate() {
+        match x.row_slice(r) {
+            Some(src) => out.row_mut(i).copy_from_slice(src),
+            None => {
+                for (j, o) in out.row_mut(i).iter_mut().enumerate() {
+                    *o = x.get(r, j);
+                }
+            }
+        }
+    }
+    out
+}
+
 /// The sample order of `epoch`: a permutation of 0..n from ChaCha8(seed) on stream `epoch`.
 pub fn epoch_order(n: usize, seed: u64, epoch: u64) -> Vec<usize> {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
@@ -162,8 +180,7 @@ impl<T: Real> GradientSource<T> for MinibatchLoss<'_, T> {
 
     fn value_and_grad(&mut self, theta: &[T]) -> Result<(f64, Vec<T>)> {
         let rows = self.current_batch().to_vec();
-        let x = self.x;
-        let xb = Matrix::from_fn(rows.len(), x.cols(), |i, j| x.get(rows[i], j));
+        let xb = gather_rows(self.x, &rows);
         self.loss
             .network_value_and_grad(self.mlp, theta, xb.as_ref(), &self.targets, &rows)
     }

@@ -203,12 +203,21 @@ unsafe fn pack_b_nr<T: Real, const NR: usize>(
                 }
             }
         } else if rs == 1 {
-            // Column-major source: walk each column contiguously.
-            for j in 0..NR {
-                let col = base.offset(j as isize * cs);
-                for p in 0..kc {
-                    *panel.add(p * NR + j) = *col.add(p);
+            // Column-major source (a transposed row-major matrix, e.g. Wᵀ in a layer's
+            // forward pass): a cache-blocked transpose, PB rows of all NR columns at a time,
+            // so each column's cache line is read once and the writes stay within PB·NR
+            // entries of the panel (a column at a time would stride through the whole panel).
+            const PB: usize = 16;
+            let mut p0 = 0;
+            while p0 < kc {
+                let pn = PB.min(kc - p0);
+                for j in 0..NR {
+                    let col = base.offset(j as isize * cs + p0 as isize);
+                    for p in 0..pn {
+                        *panel.add((p0 + p) * NR + j) = *col.add(p);
+                    }
                 }
+                p0 += PB;
             }
         } else {
             for p in 0..kc {

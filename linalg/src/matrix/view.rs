@@ -93,6 +93,19 @@ impl<'a, T: Real> MatRef<'a, T> {
 
     /// Copies the view into an owned row-major matrix.
     pub fn to_owned(&self) -> Matrix<T> {
+        if self.cs == 1 {
+            // Contiguous rows (the usual case: a row-major matrix or a block of its rows)
+            // copy as slices, which is several times faster than entry-by-entry reads.
+            let mut data = Vec::with_capacity(self.rows * self.cols);
+            for i in 0..self.rows {
+                data.extend_from_slice(self.row_slice(i).unwrap_or(&[]));
+            }
+            return Matrix {
+                rows: self.rows,
+                cols: self.cols,
+                data,
+            };
+        }
         Matrix::from_fn(self.rows, self.cols, |i, j| unsafe {
             self.get_unchecked(i, j)
         })
