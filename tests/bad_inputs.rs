@@ -1988,6 +1988,233 @@ macro_rules! lin_out {
     };
 }
 
+/// `lottery` with tiny settings and no files written, then the case's own arguments.
+macro_rules! lot {
+    ($($a:expr),* $(,)?) => {
+        &["lottery", "-q", "--no-write", "--n-train", "100", "--n-val", "20", "--n-test", "20",
+          "--widths", "8", "--iterations", "20", "--eval-every", "10", "--batch-size", "10",
+          "--rounds", "1", "--seeds", "1", $($a),*]
+    };
+}
+
+const LOTTERY_CASES: &[Case] = &[
+    Case {
+        name: "lottery --prune-hidden 1.5",
+        args: lot!("--prune-hidden", "1.5"),
+        setup: nothing,
+        codes: RUN,
+        needles: &["--prune-hidden"],
+    },
+    Case {
+        name: "lottery --prune-hidden -0.1",
+        args: lot!("--prune-hidden", "-0.1"),
+        setup: nothing,
+        codes: RUN,
+        needles: &["--prune-hidden"],
+    },
+    Case {
+        name: "lottery --prune-output 1",
+        args: lot!("--prune-output", "1"),
+        setup: nothing,
+        codes: RUN,
+        needles: &["--prune-output"],
+    },
+    Case {
+        name: "lottery --prune-hidden 0",
+        args: lot!("--prune-hidden", "0"),
+        setup: nothing,
+        codes: RUN,
+        needles: &["prunes nothing"],
+    },
+    Case {
+        name: "lottery --rewind-iter past the end",
+        args: lot!("--rewind-iter", "50"),
+        setup: nothing,
+        codes: RUN,
+        needles: &["--rewind-iter"],
+    },
+    Case {
+        name: "lottery --rounds 1000",
+        args: lot!("--rounds", "1000"),
+        setup: nothing,
+        codes: RUN,
+        needles: &["--rounds"],
+    },
+    Case {
+        name: "lottery --seeds 0",
+        args: lot!("--seeds", "0"),
+        setup: nothing,
+        codes: RUN,
+        needles: &["--seeds"],
+    },
+    Case {
+        name: "lottery --batch-size 0",
+        args: lot!("--batch-size", "0"),
+        setup: nothing,
+        codes: RUN,
+        needles: &["batch"],
+    },
+    Case {
+        name: "lottery --batch-size above n",
+        args: lot!("--batch-size", "5000"),
+        setup: nothing,
+        codes: RUN,
+        needles: &["--batch-size"],
+    },
+    Case {
+        name: "lottery --lr nan",
+        args: lot!("--lr", "nan"),
+        setup: nothing,
+        codes: RUN,
+        needles: &["step size"],
+    },
+    Case {
+        name: "lottery --lr -1",
+        args: lot!("--lr", "-1"),
+        setup: nothing,
+        codes: RUN,
+        needles: &["step size"],
+    },
+    Case {
+        name: "lottery sgd --momentum 1.5",
+        args: lot!("--optimizer", "sgd", "--momentum", "1.5"),
+        setup: nothing,
+        codes: RUN,
+        needles: &["momentum"],
+    },
+    Case {
+        name: "lottery --weight-decay inf",
+        args: lot!("--weight-decay", "inf"),
+        setup: nothing,
+        codes: RUN,
+        needles: &["weight decay"],
+    },
+    Case {
+        name: "lottery --iterations 0",
+        args: lot!("--iterations", "0"),
+        setup: nothing,
+        codes: RUN,
+        needles: &["iterations"],
+    },
+    Case {
+        name: "lottery --iterations 10^11",
+        args: lot!("--iterations", "100000000000"),
+        setup: nothing,
+        codes: RUN,
+        needles: &["--iterations"],
+    },
+    Case {
+        name: "lottery --eval-every 0",
+        args: lot!("--eval-every", "0"),
+        setup: nothing,
+        codes: RUN,
+        needles: &["evaluation period"],
+    },
+    Case {
+        name: "lottery --activation identity",
+        args: lot!("--activation", "identity"),
+        setup: nothing,
+        codes: RUN,
+        needles: &["linear network"],
+    },
+    Case {
+        name: "lottery on regression data",
+        args: lot!(
+            "--data",
+            "sine",
+            "--n-train",
+            "40",
+            "--n-val",
+            "10",
+            "--n-test",
+            "10",
+            "--batch-size",
+            "10"
+        ),
+        setup: nothing,
+        codes: RUN,
+        needles: &["class labels"],
+    },
+    Case {
+        name: "lottery --n-val 0",
+        args: lot!("--n-val", "0"),
+        setup: nothing,
+        codes: RUN,
+        needles: &["--n-val"],
+    },
+    Case {
+        name: "lottery more samples than digits",
+        args: lot!("--n-train", "5000"),
+        setup: nothing,
+        codes: RUN,
+        needles: &["samples"],
+    },
+    Case {
+        name: "lottery --widths 0",
+        args: lot!("--widths", "0"),
+        setup: nothing,
+        codes: EITHER,
+        needles: &["width"],
+    },
+    Case {
+        name: "lottery --init bogus",
+        args: lot!("--init", "bogus"),
+        setup: nothing,
+        codes: USAGE,
+        needles: &["unknown initialisation"],
+    },
+    Case {
+        name: "lottery --pruning bogus",
+        args: lot!("--pruning", "bogus"),
+        setup: nothing,
+        codes: USAGE,
+        needles: &["--pruning"],
+    },
+    Case {
+        name: "lottery --max-memory-mib 1",
+        args: lot!("--widths", "4000", "--max-memory-mib", "1"),
+        setup: nothing,
+        codes: RUN,
+        needles: &["memory budget"],
+    },
+    Case {
+        name: "bench-train --thread-counts 0",
+        args: &["bench-train", "-q", "--no-write", "--thread-counts", "0"],
+        setup: nothing,
+        codes: RUN,
+        needles: &["--threads"],
+    },
+    Case {
+        name: "bench-train --batch 0",
+        args: &["bench-train", "-q", "--no-write", "--batch", "0"],
+        setup: nothing,
+        codes: RUN,
+        needles: &["--batch"],
+    },
+    Case {
+        name: "bench-train --blocks 0",
+        args: &["bench-train", "-q", "--no-write", "--blocks", "0"],
+        setup: nothing,
+        codes: RUN,
+        needles: &["--blocks"],
+    },
+    Case {
+        name: "bench-train --batch above n",
+        args: &[
+            "bench-train",
+            "-q",
+            "--no-write",
+            "--n",
+            "100",
+            "--batch",
+            "200",
+        ],
+        setup: nothing,
+        codes: RUN,
+        needles: &["--batch"],
+    },
+];
+
 const OUTPUT_CASES: &[Case] = &[
     Case {
         name: "--out is a file",
@@ -2302,6 +2529,11 @@ fn options_of_the_other_commands() {
 }
 
 #[test]
+fn lottery_and_bench_train_options() {
+    run_group(LOTTERY_CASES);
+}
+
+#[test]
 fn output_paths() {
     run_group(OUTPUT_CASES);
 }
@@ -2315,6 +2547,7 @@ fn the_table_is_large_and_names_are_unique() {
         DATA_SPEC_CASES,
         LINEARIZE_CASES,
         OTHER_COMMAND_CASES,
+        LOTTERY_CASES,
         OUTPUT_CASES,
     ]
     .iter()

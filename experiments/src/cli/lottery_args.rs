@@ -15,6 +15,9 @@ fn parse_init(s: &str) -> Result<Init, String> {
 
 /// Options of `lottery`.
 #[derive(Args, Debug, Clone)]
+// A later occurrence of an option replaces an earlier one, so a preset command line in a
+// script can be adjusted by appending options.
+#[command(args_override_self = true)]
 pub struct LotteryArgs {
     /// Starting settings. quick (default; about 2 minutes on 2 cores): LeNet-300-100 on the
     /// embedded digits, 3 seeds, 10 rounds. frankle-carbin-2019: the paper's MNIST setup
