@@ -19,6 +19,8 @@ pub enum Preset {
     /// Frankle & Carbin (ICLR 2019), LeNet-300-100 on MNIST: 55k/5k/10k, Glorot normal,
     /// Adam 1.2e-3, batch 60, 50,000 iterations, validation every 100, layer-wise 20% of
     /// hidden and 10% of output weights per round, 18 rounds (1.9% remaining), 5 seeds.
+    #[value(name = "frankle-carbin-2019")]
+    #[serde(rename = "frankle-carbin-2019")]
     FrankleCarbin2019,
     /// open_lth's `mnist_lenet_300_100`: Kaiming normal, SGD 0.1, batch 128, 40 epochs
     /// (17,200 iterations), global pruning of 20% of the hidden weights per round, 18 rounds.
