@@ -202,7 +202,7 @@ fn ticks(lo: f64, hi: f64, log: bool) -> Vec<f64> {
         let decades: Vec<f64> = ((lo.ceil() as i64)..=(hi.floor() as i64))
             .map(|k| k as f64)
             .collect();
-        if decades.len() >= 2 && hi - lo >= 2.0 {
+        if decades.len() >= 2 {
             let every = decades.len().div_ceil(10);
             return decades.into_iter().step_by(every).collect();
         }
