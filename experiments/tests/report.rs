@@ -61,7 +61,8 @@ fn a_run_writes_every_file_in_its_own_directory() {
             "loss.png",
             "loss.svg",
             "report.html",
-            "summary.json"
+            "summary.json",
+            "tickets"
         ]
     );
     let csv = std::fs::read_to_string(a.join("curves.csv")).unwrap();

@@ -225,7 +225,15 @@ fn write_files(dir: &Path, out: &RunOutput) -> Result<()> {
         svgs.push((chart.title.clone(), svg));
     }
     for (rel, bytes) in &out.files {
-        let path = dir.join(rel);
+        let relative = Path::new(rel);
+        if relative.is_absolute()
+            || relative
+                .components()
+                .any(|c| !matches!(c, std::path::Component::Normal(_)))
+        {
+            bail!("internal: run file {rel} is not a plain relative path");
+        }
+        let path = dir.join(relative);
         if let Some(parent) = path.parent() {
             std::fs::create_dir_all(parent)
                 .with_context(|| format!("cannot create {}", parent.display()))?;
