@@ -113,9 +113,53 @@ pub fn available_kernels() -> Vec<Kernel> {
 }
 
 /// The kernel [`gemm`] uses: the widest available, detected once and cached.
+///
+/// `TANGENT_GEMM_KERNEL=portable|avx2|avx512` picks another available kernel for comparisons
+/// (read once); a name that is unknown or not available on this CPU is ignored.
 pub fn selected_kernel() -> Kernel {
     static SELECTED: std::sync::OnceLock<Kernel> = std::sync::OnceLock::new();
-    *SELECTED.get_or_init(|| *available_kernels().last().unwrap_or(&Kernel::Portable))
+    *SELECTED.get_or_init(|| {
+        let available = available_kernels();
+        let asked = std::env::var("TANGENT_GEMM_KERNEL").ok().and_then(|v| {
+            match v.to_ascii_lowercase().as_str() {
+                "portable" => Some(Kernel::Portable),
+                "avx2" => Some(Kernel::Avx2),
+                "avx512" => Some(Kernel::Avx512),
+                _ => None,
+            }
+        });
+        match asked {
+            Some(k) if available.contains(&k) => k,
+            _ if available.contains(&Kernel::Avx2) && avx512_is_double_pumped() => Kernel::Avx2,
+            _ => *available.last().unwrap_or(&Kernel::Portable),
+        }
+    })
+}
+
+/// True on AMD Zen 4 (family 19h with AVX-512), which executes a 512-bit FMA as two 256-bit
+/// halves: the AVX-512 kernel then has no throughput advantage over the AVX2 one, while its
+/// 14×32 f32 tiles waste more rows and columns at the edges. Measured on a 2-core Zen 4
+/// (`benches/peers`, `tangent bench-train`): GEMM f32 n = 2048, 1 thread, 99.4 GFLOP/s with the
+/// AVX2 kernel against 86.6; a LeNet-300-100 training step 0.95 ms against 1.10.
+fn avx512_is_double_pumped() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if !is_x86_feature_detected!("avx512f") {
+            return false;
+        }
+        // cpuid leaves 0 and 1 exist on every x86-64 CPU.
+        let (vendor, signature) = {
+            let v = std::arch::x86_64::__cpuid(0);
+            ([v.ebx, v.edx, v.ecx], std::arch::x86_64::__cpuid(1).eax)
+        };
+        let amd = vendor == [0x6874_7541, 0x6974_6e65, 0x444d_4163]; // "AuthenticAMD"
+        let family = ((signature >> 8) & 0xf) + ((signature >> 20) & 0xff);
+        amd && family == 0x19
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
+    }
 }
 
 /// [`gemm_with`] on an explicitly chosen micro-kernel, so that tests exercise every kernel the
