@@ -196,11 +196,11 @@ unsafe fn pack_b_nr<T: Real, const NR: usize>(
         }
         let base = src.offset(jq as isize * cs);
         if cs == 1 {
+            // NR contiguous values per row: one fixed-size copy, which compiles to vector
+            // moves (the element loop stayed scalar, through raw pointers that may alias).
             for p in 0..kc {
                 let row = base.offset(p as isize * rs);
-                for j in 0..NR {
-                    *panel.add(p * NR + j) = *row.add(j);
-                }
+                std::ptr::copy_nonoverlapping(row, panel.add(p * NR), NR);
             }
         } else if rs == 1 {
             // Column-major source (a transposed row-major matrix, e.g. Wᵀ in a layer's
@@ -209,6 +209,26 @@ unsafe fn pack_b_nr<T: Real, const NR: usize>(
             // entries of the panel (a column at a time would stride through the whole panel).
             const PB: usize = 16;
             let mut p0 = 0;
+            #[cfg(target_arch = "x86_64")]
+            if NR.is_multiple_of(8)
+                && std::any::TypeId::of::<T>() == std::any::TypeId::of::<f32>()
+                && is_x86_feature_detected!("avx")
+            {
+                // f32 in 8×8 blocks through AVX registers; the scalar loop below takes the
+                // last kc mod 8 rows.
+                let (src, dst) = (base as *const f32, panel as *mut f32);
+                while p0 + 8 <= kc {
+                    for j0 in (0..NR).step_by(8) {
+                        transpose8x8_f32(
+                            src.offset(j0 as isize * cs + p0 as isize),
+                            cs,
+                            dst.add(p0 * NR + j0),
+                            NR,
+                        );
+                    }
+                    p0 += 8;
+                }
+            }
             while p0 < kc {
                 let pn = PB.min(kc - p0);
                 for j in 0..NR {
@@ -226,6 +246,48 @@ unsafe fn pack_b_nr<T: Real, const NR: usize>(
                 }
             }
         }
+    }
+}
+
+/// dst[p·ds + j] = src[j·ss + p] for p, j < 8: an 8×8 f32 transpose in AVX registers
+/// (the unpack / shuffle / lane-permute network of Intel's optimisation manual, §11.11).
+///
+/// # Safety
+/// The CPU must have AVX; src must be readable at `j·ss + p` and dst writable at `p·ds + j`
+/// for p, j < 8.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx")]
+unsafe fn transpose8x8_f32(src: *const f32, ss: isize, dst: *mut f32, ds: usize) {
+    use std::arch::x86_64::*;
+    let r: [__m256; 8] = std::array::from_fn(|j| _mm256_loadu_ps(src.offset(j as isize * ss)));
+    let t0 = _mm256_unpacklo_ps(r[0], r[1]);
+    let t1 = _mm256_unpackhi_ps(r[0], r[1]);
+    let t2 = _mm256_unpacklo_ps(r[2], r[3]);
+    let t3 = _mm256_unpackhi_ps(r[2], r[3]);
+    let t4 = _mm256_unpacklo_ps(r[4], r[5]);
+    let t5 = _mm256_unpackhi_ps(r[4], r[5]);
+    let t6 = _mm256_unpacklo_ps(r[6], r[7]);
+    let t7 = _mm256_unpackhi_ps(r[6], r[7]);
+    let u0 = _mm256_shuffle_ps::<0x44>(t0, t2);
+    let u1 = _mm256_shuffle_ps::<0xee>(t0, t2);
+    let u2 = _mm256_shuffle_ps::<0x44>(t1, t3);
+    let u3 = _mm256_shuffle_ps::<0xee>(t1, t3);
+    let u4 = _mm256_shuffle_ps::<0x44>(t4, t6);
+    let u5 = _mm256_shuffle_ps::<0xee>(t4, t6);
+    let u6 = _mm256_shuffle_ps::<0x44>(t5, t7);
+    let u7 = _mm256_shuffle_ps::<0xee>(t5, t7);
+    let out = [
+        _mm256_permute2f128_ps::<0x20>(u0, u4),
+        _mm256_permute2f128_ps::<0x20>(u1, u5),
+        _mm256_permute2f128_ps::<0x20>(u2, u6),
+        _mm256_permute2f128_ps::<0x20>(u3, u7),
+        _mm256_permute2f128_ps::<0x31>(u0, u4),
+        _mm256_permute2f128_ps::<0x31>(u1, u5),
+        _mm256_permute2f128_ps::<0x31>(u2, u6),
+        _mm256_permute2f128_ps::<0x31>(u3, u7),
+    ];
+    for (p, v) in out.into_iter().enumerate() {
+        _mm256_storeu_ps(dst.add(p * ds), v);
     }
 }
 
