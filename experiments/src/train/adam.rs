@@ -131,7 +131,13 @@ impl<T: Real, S: GradientSource<T>> Iterative for Adam<T, S> {
             inv_bc2: T::from_f64(1.0 / bc2),
             lr: T::from_f64(c.lr),
         };
-        k.apply(&mut self.theta, &mut self.m, &mut self.v, &g);
+        k.apply(
+            &mut self.theta,
+            &mut self.m,
+            &mut self.v,
+            &g,
+            self.gradient.keep(),
+        );
         self.gradient.finish(&mut self.theta)
     }
 }
@@ -154,49 +160,71 @@ impl<T: Real> AdamStep<T> {
     /// on its own), so the AVX2 build differs from the baseline build only in vector width
     /// and gives bit-identical θ; it matters because the update touches all p parameters
     /// every step and the baseline x86-64 target has 4-wide square roots and divisions.
-    fn apply(&self, theta: &mut [T], m: &mut [T], v: &mut [T], g: &[T]) {
+    fn apply(&self, theta: &mut [T], m: &mut [T], v: &mut [T], g: &[T], keep: Option<&[bool]>) {
         use rayon::prelude::*;
         // Every entry is updated by exactly one task with the same arithmetic, so the split
         // (and the thread count) cannot change the result.
         const GRAIN: usize = 1 << 15;
+        let flags = |i: usize, len: usize| keep.map(|k| &k[i * GRAIN..i * GRAIN + len]);
         if theta.len() > GRAIN && rayon::current_num_threads() > 1 {
             theta
                 .par_chunks_mut(GRAIN)
                 .zip(m.par_chunks_mut(GRAIN))
                 .zip(v.par_chunks_mut(GRAIN))
                 .zip(g.par_chunks(GRAIN))
-                .for_each(|(((t, m), v), g)| self.apply_serial(t, m, v, g));
+                .enumerate()
+                .for_each(|(i, (((t, m), v), g))| {
+                    self.apply_serial(t, m, v, g, flags(i, t.len()));
+                });
         } else {
-            self.apply_serial(theta, m, v, g);
+            self.apply_serial(theta, m, v, g, keep);
         }
     }
 
-    fn apply_serial(&self, theta: &mut [T], m: &mut [T], v: &mut [T], g: &[T]) {
+    fn apply_serial(&self, theta: &mut [T], m: &mut [T], v: &mut [T], g: &[T], k: Option<&[bool]>) {
         #[cfg(target_arch = "x86_64")]
         if std::arch::is_x86_feature_detected!("avx2") {
             // SAFETY: the CPU has AVX2, the only feature the function is compiled for.
-            unsafe { self.apply_avx2(theta, m, v, g) };
+            unsafe { self.apply_avx2(theta, m, v, g, k) };
             return;
         }
-        self.body(theta, m, v, g);
+        self.body(theta, m, v, g, k);
     }
 
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2")]
-    unsafe fn apply_avx2(&self, theta: &mut [T], m: &mut [T], v: &mut [T], g: &[T]) {
-        self.body(theta, m, v, g);
+    unsafe fn apply_avx2(
+        &self,
+        theta: &mut [T],
+        m: &mut [T],
+        v: &mut [T],
+        g: &[T],
+        k: Option<&[bool]>,
+    ) {
+        self.body(theta, m, v, g, k);
+    }
+
+    /// The update loop; with a mask the gradient is masked on the fly: a pruned entry
+    /// (keep = false) sees g = 0, so its moments stay exactly 0 and its update is exactly
+    /// 0/(√0 + ε) = 0.
+    #[inline(always)]
+    fn body(&self, theta: &mut [T], m: &mut [T], v: &mut [T], g: &[T], keep: Option<&[bool]>) {
+        let entries = theta.iter_mut().zip(m).zip(v).zip(g);
+        match keep {
+            None => entries.for_each(|(((t, m), v), &gi)| self.entry(t, m, v, gi)),
+            Some(keep) => entries.zip(keep).for_each(|((((t, m), v), &gi), &k)| {
+                self.entry(t, m, v, if k { gi } else { T::zero() });
+            }),
+        }
     }
 
     #[inline(always)]
-    fn body(&self, theta: &mut [T], m: &mut [T], v: &mut [T], g: &[T]) {
+    fn entry(&self, t: &mut T, m: &mut T, v: &mut T, gi: T) {
         let one = T::one();
-        let (b1, b2) = (self.b1, self.b2);
-        for (((t, m), v), &gi) in theta.iter_mut().zip(m).zip(v).zip(g) {
-            *m = b1 * *m + (one - b1) * gi;
-            *v = b2 * *v + (one - b2) * gi * gi;
-            let m_hat = *m * self.inv_bc1;
-            let v_hat = *v * self.inv_bc2;
-            *t -= self.lr * m_hat / (v_hat.sqrt() + self.eps);
-        }
+        *m = self.b1 * *m + (one - self.b1) * gi;
+        *v = self.b2 * *v + (one - self.b2) * gi * gi;
+        let m_hat = *m * self.inv_bc1;
+        let v_hat = *v * self.inv_bc2;
+        *t -= self.lr * m_hat / (v_hat.sqrt() + self.eps);
     }
 }

@@ -73,13 +73,11 @@ impl<T: Real, S: GradientSource<T>> MaskedGradient<T, S> {
         })
     }
 
-    /// (L_B, ∇L_B + wd·θ) at θ with the gradient masked, before weight decay so that pruned
-    /// weights get no decay either.
+    /// (L_B, ∇L_B + wd·θ) at θ, not yet masked: the optimisers mask it in their update loop
+    /// ([`Self::take_masked`] for SGD, Adam's fused update), which saves a pass over p per
+    /// step. A pruned weight is 0, so its decay term is 0 either way.
     fn compute(&mut self, theta: &[T]) -> Result<(f64, Vec<T>)> {
         let (value, mut g) = self.source.value_and_grad(theta)?;
-        if let Some(m) = &self.mask {
-            m.apply_to_gradient(&mut g)?;
-        }
         if self.weight_decay != 0.0 {
             let wd = T::from_f64(self.weight_decay);
             for (gi, &t) in g.iter_mut().zip(theta) {
@@ -96,12 +94,27 @@ impl<T: Real, S: GradientSource<T>> MaskedGradient<T, S> {
         Ok(value)
     }
 
-    /// The gradient at θ: the one kept by [`Self::objective`], or a fresh one.
+    /// The unmasked gradient at θ: the one kept by [`Self::objective`], or a fresh one. The
+    /// caller must zero the pruned entries ([`Self::keep`]) before using it.
     pub(crate) fn take(&mut self, theta: &[T]) -> Result<Vec<T>> {
         match self.cached.take() {
             Some(g) => Ok(g),
             None => Ok(self.compute(theta)?.1),
         }
+    }
+
+    /// The gradient at θ with the pruned entries set to exactly 0.
+    pub(crate) fn take_masked(&mut self, theta: &[T]) -> Result<Vec<T>> {
+        let mut g = self.take(theta)?;
+        if let Some(m) = &self.mask {
+            m.apply_to_gradient(&mut g)?;
+        }
+        Ok(g)
+    }
+
+    /// The mask's flags (true = kept), None for a dense network.
+    pub(crate) fn keep(&self) -> Option<&[bool]> {
+        self.mask.as_ref().map(|m| m.keep())
     }
 
     /// After an update: move to the next batch. θ needs no re-masking: a pruned entry has
@@ -157,7 +170,7 @@ impl<T: Real, S: GradientSource<T>> Iterative for Sgd<T, S> {
     }
 
     fn step(&mut self) -> Result<()> {
-        let g = self.gradient.take(&self.theta)?;
+        let g = self.gradient.take_masked(&self.theta)?;
         let (mu, lr) = (
             T::from_f64(self.config.momentum),
             T::from_f64(self.config.lr),
