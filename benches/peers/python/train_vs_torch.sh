@@ -1,7 +1,9 @@
 #!/bin/bash
 # Tangent's training step against PyTorch's, in one window: `tangent bench-train` and
-# torch_train.py on 1 and 2 threads, dense and masked, then the ratio tangent / torch per case.
-# Usage: train_vs_torch.sh [MNIST_DIR]   (needs setup.sh --with-torch and a release build)
+# torch_train.py on 1 and 2 threads, dense and masked, alternated ROUNDS times (default 3;
+# shared machines drift by 10-25% within minutes), then per case the median step of each and
+# the ratio tangent / torch of the medians.
+# Usage: [ROUNDS=3] train_vs_torch.sh [MNIST_DIR]   (needs setup.sh --with-torch and a release build)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../../.." && pwd)
@@ -13,23 +15,26 @@ mnist=()
 [ $# -ge 1 ] && mnist=(--mnist "$1")
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
-for t in 1 2; do
-  "$py" "$here/torch_train.py" --threads "$t" "${mnist[@]}" | tee -a "$out"
-  "$py" "$here/torch_train.py" --threads "$t" --masked "${mnist[@]}" | tee -a "$out"
+for _ in $(seq "${ROUNDS:-3}"); do
+  for t in 1 2; do
+    "$py" "$here/torch_train.py" --threads "$t" "${mnist[@]}" | tee -a "$out"
+    "$py" "$here/torch_train.py" --threads "$t" --masked "${mnist[@]}" | tee -a "$out"
+  done
+  "$bin" bench-train -q --no-write | grep '^note: train ' | sed 's/^note: //' | tee -a "$out"
 done
-"$bin" bench-train -q --no-write | grep '^note: train ' | sed 's/^note: //' | tee -a "$out"
 python3 - "$out" <<'PY'
-import re, sys
+import re, statistics, sys
 torch, ours = {}, {}
 for line in open(sys.argv[1]):
     kv = dict(re.findall(r"(\w+)=(\S+)", line))
     key = (kv.get("threads"), kv.get("masked"))
     if "median_step_ms" in kv:
-        torch[key] = float(kv["median_step_ms"])
+        torch.setdefault(key, []).append(float(kv["median_step_ms"]))
     elif "tangent_step_ms" in kv:
-        ours[key] = float(kv["tangent_step_ms"])
+        ours.setdefault(key, []).append(float(kv["tangent_step_ms"]))
 for key in sorted(ours):
     if key in torch:
-        print(f"ratio threads={key[0]} masked={key[1]} tangent_ms={ours[key]:.3f} "
-              f"torch_ms={torch[key]:.3f} tangent/torch={ours[key] / torch[key]:.2f}")
+        a, b = statistics.median(ours[key]), statistics.median(torch[key])
+        print(f"ratio threads={key[0]} masked={key[1]} rounds={len(ours[key])} "
+              f"tangent_ms={a:.3f} torch_ms={b:.3f} tangent/torch={a / b:.2f}")
 PY

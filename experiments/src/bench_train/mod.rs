@@ -52,7 +52,7 @@ impl Default for Config {
             batch: 60,
             widths: vec![300, 100],
             n: 60_000,
-            warmup: 200,
+            warmup: 500,
             blocks: 5,
             steps_per_block: 400,
             keep: 0.2,
