@@ -12,6 +12,7 @@
 pub mod cg;
 pub mod cholesky;
 pub mod eigen;
+pub mod elementary;
 pub mod error;
 pub mod gemm;
 pub mod lanczos;

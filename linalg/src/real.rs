@@ -82,7 +82,7 @@ pub trait Real:
 }
 
 macro_rules! impl_real {
-    ($t:ty, $bytes:expr) => {
+    ($t:ty, $bytes:expr, $tanh:path) => {
         impl Real for $t {
             const EPSILON: Self = <$t>::EPSILON;
             const MIN_POSITIVE: Self = <$t>::MIN_POSITIVE;
@@ -143,7 +143,7 @@ macro_rules! impl_real {
             }
             #[inline(always)]
             fn tanh(self) -> Self {
-                <$t>::tanh(self)
+                $tanh(self)
             }
             #[inline(always)]
             fn powi(self, n: i32) -> Self {
@@ -161,5 +161,6 @@ macro_rules! impl_real {
     };
 }
 
-impl_real!(f32, 4);
-impl_real!(f64, 8);
+// f32's tanh vectorises (crate::elementary); f64 keeps the C library's.
+impl_real!(f32, 4, crate::elementary::tanh_f32);
+impl_real!(f64, 8, f64::tanh);

@@ -1,9 +1,9 @@
 //! Plain evaluation on the layer engine: values are n×width matrices, nothing is recorded.
 
 use super::net::Layer;
-use super::ops::{affine_forward, map_in_place, Ops};
+use super::ops::{affine_forward, map_activation_in_place, Ops};
 use crate::error::Result;
-use crate::unary::{Activation, Unary};
+use crate::unary::Activation;
 use linalg::{Matrix, Par, Real};
 
 /// Plain evaluation: values are n×width matrices.
@@ -25,7 +25,7 @@ impl<T: Real> Ops<T> for LayerEval<'_, T> {
         affine_forward(&layer.affine(self.theta)?, &input, self.par)
     }
     fn unary(&mut self, act: Activation, mut input: Matrix<T>) -> Result<Matrix<T>> {
-        map_in_place(input.as_mut_slice(), |v| act.value(v));
+        map_activation_in_place(act, input.as_mut_slice());
         Ok(input)
     }
 }

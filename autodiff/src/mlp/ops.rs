@@ -50,8 +50,13 @@ pub(crate) const MAP_GRAIN: usize = 1 << 14;
 /// Applies φ to every entry of `x`.
 pub(crate) fn map_activation<T: Real>(act: Activation, x: &Matrix<T>) -> Matrix<T> {
     let mut y = x.clone();
-    act.visit(MapValue(y.as_mut_slice()));
+    map_activation_in_place(act, y.as_mut_slice());
     y
+}
+
+/// v ← φ(v) for every entry of `data`.
+pub(crate) fn map_activation_in_place<T: Real>(act: Activation, data: &mut [T]) {
+    act.visit(MapValue(data));
 }
 
 /// v ← φ(v) over a slice, with φ's concrete type.
