@@ -97,11 +97,31 @@ impl<T: Real> UnaryVisitor for MapSlope<'_, T> {
 /// v ← g(v) for every entry, in parallel chunks when the slice is large.
 pub(crate) fn map_in_place<T: Real>(data: &mut [T], g: impl Fn(T) -> T + Sync) {
     if data.len() <= MAP_GRAIN {
-        data.iter_mut().for_each(|v| *v = g(*v));
+        map_chunk(data, &g);
     } else {
         data.par_chunks_mut(MAP_GRAIN)
-            .for_each(|c| c.iter_mut().for_each(|v| *v = g(*v)));
+            .for_each(|c| map_chunk(c, &g));
     }
+}
+
+/// One chunk of [`map_in_place`], built for AVX2 where the CPU has it: a branch-free g (ReLU,
+/// the f32 tanh of `linalg::elementary`) then runs eight f32 lanes at a time instead of the
+/// baseline target's four. No FMA is enabled, so the results are the same bits either way.
+#[inline(always)]
+fn map_chunk<T: Real>(c: &mut [T], g: &impl Fn(T) -> T) {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU has AVX2, the only feature the function is compiled for.
+        unsafe { map_chunk_avx2(c, g) };
+        return;
+    }
+    c.iter_mut().for_each(|v| *v = g(*v));
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn map_chunk_avx2<T: Real>(c: &mut [T], g: &impl Fn(T) -> T) {
+    c.iter_mut().for_each(|v| *v = g(*v));
 }
 
 pub(crate) fn affine_forward<T: Real>(
