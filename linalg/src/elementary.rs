@@ -46,9 +46,10 @@ pub fn tanh_f32(x: f32) -> f32 {
 /// e^y for 0 ≤ y ≤ 20 (the range [`tanh_f32`] needs), by range reduction to |r| ≤ ln 2 / 2.
 #[inline(always)]
 fn exp_f32_reduced(y: f32) -> f32 {
-    // ln 2 = LN2_HI + LN2_LO with LN2_HI exact in 16 bits, so k·LN2_HI is exact for |k| < 2⁸.
-    const LN2_HI: f32 = 0.693_145_751_953_125;
-    const LN2_LO: f32 = 1.428_606_765_330_187e-6;
+    // ln 2 = LN2_HI + LN2_LO with LN2_HI = 0.693145751953125 exact in 16 bits, so k·LN2_HI is
+    // exact for |k| < 2⁸.
+    const LN2_HI: f32 = f32::from_bits(0x3f31_7200);
+    const LN2_LO: f32 = 1.428_606_8e-6;
     // Adding and subtracting 1.5·2²³ rounds to the nearest integer without SSE4.1's roundps.
     const ROUND: f32 = 12_582_912.0;
     let k = (y * std::f32::consts::LOG2_E + ROUND) - ROUND;

@@ -19,12 +19,13 @@ fn parse_init(s: &str) -> Result<Init, String> {
 // script can be adjusted by appending options.
 #[command(args_override_self = true)]
 pub struct LotteryArgs {
-    /// Starting settings. quick (default; about 2 minutes on 2 cores): LeNet-300-100 on the
-    /// embedded digits, 3 seeds, 10 rounds. frankle-carbin-2019: the paper's MNIST setup
-    /// (Adam 1.2e-3, batch 60, 50,000 iterations, layer-wise 20%/10%, 18 rounds, 5 seeds;
-    /// about 2.5 hours per seed on 2 cores; needs `tangent data fetch mnist`). open-lth:
-    /// open_lth's mnist_lenet_300_100 (SGD 0.1, batch 128, 40 epochs, global 20%, Kaiming
-    /// normal; about 50 minutes per seed).
+    /// Starting settings. quick (default; 107 s measured on 2 cores): LeNet-300-100 on the
+    /// embedded digits, 3 seeds, 14 rounds to 4.8% of the weights. frankle-carbin-2019: the
+    /// paper's MNIST setup (Adam 1.2e-3, batch 60, 50,000 iterations, layer-wise 20%/10%, 18
+    /// rounds, 5 seeds; one training measured at 69 s on 2 cores, so about 1 hour per seed and
+    /// 5 hours in all; needs `tangent data fetch mnist`). open-lth: open_lth's
+    /// mnist_lenet_300_100 (SGD 0.1, batch 128, 40 epochs, global 20%, Kaiming normal; one
+    /// training 34 s, about 30 minutes per seed).
     #[arg(long, value_enum, default_value_t = Preset::Quick)]
     pub preset: Preset,
     /// Data set (classification), as for the other experiments [default: the preset's].
