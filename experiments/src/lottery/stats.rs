@@ -73,11 +73,7 @@ pub fn falls_below(stats: &[ArmStats], arm: Arm) -> Option<f64> {
 
 /// A fraction as a percentage with two decimals (lottery accuracies differ in tenths).
 pub fn pct2(v: f64) -> String {
-    if v.is_nan() {
-        "—".into()
-    } else {
-        format!("{:.2}%", 100.0 * v)
-    }
+    crate::report::table::pct_digits(v, 2)
 }
 
 #[cfg(test)]

@@ -88,10 +88,15 @@ pub fn fmt(v: f64) -> String {
 
 /// Formats a fraction as a percentage with one decimal.
 pub fn pct(v: f64) -> String {
+    pct_digits(v, 1)
+}
+
+/// A fraction as a percentage with `digits` decimals, "—" for NaN.
+pub fn pct_digits(v: f64, digits: usize) -> String {
     if v.is_nan() {
         "—".into()
     } else {
-        format!("{:.1}%", 100.0 * v)
+        format!("{:.*}%", digits, 100.0 * v)
     }
 }
 
