@@ -10,10 +10,10 @@ use anyhow::Result;
 pub trait Experiment {
     /// The first directory level of its results.
     const NAME: &'static str;
-    /// Settings.
-    type Config;
-    /// Every figure it measured.
-    type Summary;
+    /// Settings (shared with the worker thread the run starts on).
+    type Config: Sync;
+    /// Every figure it measured (sent back from that thread).
+    type Summary: Send;
     /// Rejects impossible settings before anything runs.
     fn validate(cfg: &Self::Config) -> Result<()>;
     /// Runs (validation is done by the runner, once).
