@@ -2178,6 +2178,20 @@ const LOTTERY_CASES: &[Case] = &[
         needles: &["memory budget"],
     },
     Case {
+        name: "lottery with a diverging Adam step",
+        args: lot!("--iterations", "50", "--lr", "1e6"),
+        setup: nothing,
+        codes: RUN,
+        needles: &["diverged", "seed 0, round 0"],
+    },
+    Case {
+        name: "lottery with a diverging SGD step",
+        args: lot!("--iterations", "50", "--optimizer", "sgd", "--lr", "1e4"),
+        setup: nothing,
+        codes: RUN,
+        needles: &["diverged"],
+    },
+    Case {
         name: "bench-train --thread-counts 0",
         args: &["bench-train", "-q", "--no-write", "--thread-counts", "0"],
         setup: nothing,
