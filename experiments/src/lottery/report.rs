@@ -6,7 +6,7 @@ use super::reference::{reference_rows, PaperPoint, PAPER_POINTS};
 use super::run::{Arm, ArmStats, TrainingRecord};
 use super::stats::pct2;
 use super::Summary;
-use crate::report::{self, Chart, Curves, RunOutput, SeriesStyle, Table};
+use crate::report::{self, Chart, Corner, Curves, RunOutput, SeriesStyle, Table};
 use anyhow::Result;
 use serde::Serialize;
 
@@ -221,6 +221,13 @@ fn add_arm(ch: &mut Chart, stats: &[ArmStats], arm: Arm, f: fn(&ArmStats) -> (f6
 fn chart(s: &Summary, name: &str, title: &str, y: &str, f: fn(&ArmStats) -> (f64, f64)) -> Chart {
     let mut ch = Chart::new(name, title, "percent of weights remaining", y, true, false);
     ch.reverse_x = true;
+    // Accuracy falls and the early-stop iteration grows towards the sparse (right) end, so
+    // the legend goes where the curves are not: bottom left, or top left for iterations.
+    ch.legend = if name == "early_stop" {
+        Corner::UpperLeft
+    } else {
+        Corner::LowerLeft
+    };
     for arm in [Arm::Ticket, Arm::Reinit, Arm::Random] {
         add_arm(&mut ch, &s.stats, arm, f);
     }

@@ -7,7 +7,7 @@ pub mod npy;
 pub mod plot;
 pub mod table;
 
-pub use plot::{Chart, Series, SeriesStyle};
+pub use plot::{Chart, Corner, Series, SeriesStyle};
 pub use table::Table;
 
 use anyhow::{bail, Context, Result};

@@ -30,6 +30,19 @@ pub enum SeriesStyle {
     Points,
 }
 
+/// A corner of the plotting area (where the legend goes).
+#[derive(Clone, Copy, Debug, Serialize, PartialEq, Eq)]
+pub enum Corner {
+    /// Top right (the default).
+    UpperRight,
+    /// Top left.
+    UpperLeft,
+    /// Bottom left.
+    LowerLeft,
+    /// Bottom right.
+    LowerRight,
+}
+
 /// One labelled set of (x, y) points.
 #[derive(Clone, Debug, Serialize)]
 pub struct Series {
@@ -62,6 +75,8 @@ pub struct Chart {
     /// x grows to the left (the lottery papers put the dense network, 100% of the weights,
     /// at the left of a decreasing sparsity axis).
     pub reverse_x: bool,
+    /// The corner the legend sits in.
+    pub legend: Corner,
     /// The data.
     pub series: Vec<Series>,
 }
@@ -84,6 +99,7 @@ impl Chart {
             log_x,
             log_y,
             reverse_x: false,
+            legend: Corner::UpperRight,
             series: vec![],
         }
     }
@@ -311,7 +327,12 @@ where
         .background_style(WHITE.mix(0.85))
         .border_style(BLACK)
         .label_font(("sans-serif", 13))
-        .position(SeriesLabelPosition::UpperRight)
+        .position(match chart.legend {
+            Corner::UpperRight => SeriesLabelPosition::UpperRight,
+            Corner::UpperLeft => SeriesLabelPosition::UpperLeft,
+            Corner::LowerLeft => SeriesLabelPosition::LowerLeft,
+            Corner::LowerRight => SeriesLabelPosition::LowerRight,
+        })
         .draw()
         .map_err(err)?;
     root.present().map_err(err)?;
