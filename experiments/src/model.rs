@@ -52,18 +52,26 @@ pub fn parse_widths(s: &str) -> Result<Vec<usize>> {
         let w: usize = part
             .parse()
             .map_err(|_| anyhow!("width `{part}` in `{s}` is not a positive integer"))?;
-        if w == 0 {
-            bail!("width 0 in `{s}`: every hidden layer needs at least one unit");
-        }
-        if w > MAX_WIDTH {
-            bail!("width {w} in `{s}` is larger than the supported maximum {MAX_WIDTH}");
-        }
         out.push(w);
     }
-    if out.is_empty() {
+    check_widths(&out).map_err(|e| anyhow!("{e} (in `{s}`)"))?;
+    Ok(out)
+}
+
+/// Checks hidden widths: at least one, each in 1..=[`MAX_WIDTH`].
+pub fn check_widths(widths: &[usize]) -> Result<()> {
+    if widths.is_empty() {
         bail!("--widths needs at least one hidden width");
     }
-    Ok(out)
+    for &w in widths {
+        if w == 0 {
+            bail!("width 0: every hidden layer needs at least one unit");
+        }
+        if w > MAX_WIDTH {
+            bail!("width {w} is larger than the supported maximum {MAX_WIDTH}");
+        }
+    }
+    Ok(())
 }
 
 /// Largest σ_w or σ_b accepted: beyond it the pre-activations overflow f32 at θ₀.

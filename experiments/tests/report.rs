@@ -38,7 +38,7 @@ fn a_run_writes_every_file_in_its_own_directory() {
         }],
         charts: vec![c],
         notes: vec!["<b>escaped</b>".into()],
-        files: vec![("tickets/seed0.bin".into(), vec![1, 2, 3])],
+        files: std::sync::Arc::new(vec![("tickets/seed0.bin".into(), vec![1, 2, 3])]),
     };
     let a = report::write_run(dir.path(), "run1", &out).unwrap();
     let b = report::write_run(dir.path(), "run1", &out).unwrap();

@@ -35,7 +35,7 @@ pub fn output(s: &Summary) -> Result<RunOutput> {
         curves: vec![curves(s)],
         charts: charts(s),
         notes: notes(s),
-        files: Vec::new(),
+        files: Default::default(),
     })
 }
 

@@ -96,13 +96,7 @@ pub fn validate(cfg: &Config) -> Result<()> {
     if !(cfg.keep > 0.0 && cfg.keep < 1.0) {
         bail!("--keep {} must lie in (0, 1)", cfg.keep);
     }
-    crate::model::parse_widths(
-        &cfg.widths
-            .iter()
-            .map(|w| w.to_string())
-            .collect::<Vec<_>>()
-            .join(","),
-    )?;
+    crate::model::check_widths(&cfg.widths)?;
     Ok(())
 }
 

@@ -89,6 +89,6 @@ pub fn output(s: &Summary) -> Result<RunOutput> {
         }],
         charts: vec![],
         notes: lines(s),
-        files: Vec::new(),
+        files: Default::default(),
     })
 }

@@ -18,7 +18,7 @@ pub fn output(s: &Summary) -> Result<RunOutput> {
         curves: vec![curves(s)],
         charts: vec![chart(s)],
         notes: vec![],
-        files: Vec::new(),
+        files: Default::default(),
     })
 }
 

@@ -31,7 +31,7 @@ pub fn output(s: &Summary) -> Result<RunOutput> {
         curves: curves(s)?,
         charts: charts(s),
         notes: notes(s),
-        files: Vec::new(),
+        files: Default::default(),
     })
 }
 

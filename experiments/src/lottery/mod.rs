@@ -144,7 +144,7 @@ pub struct Summary {
     pub wall_seconds: f64,
     /// Saved tickets: (relative path, .npy bytes); written into the run directory.
     #[serde(skip)]
-    pub files: Vec<(String, Vec<u8>)>,
+    pub files: crate::report::RunFiles,
 }
 
 /// Most rounds accepted (0.8^60 ≈ 1.5e-6 of the weights would remain).
@@ -159,13 +159,7 @@ pub fn validate(cfg: &Config) -> Result<()> {
     if cfg.n_train == 0 || cfg.n_val == 0 || cfg.n_test == 0 {
         bail!("--n-train, --n-val and --n-test must each be at least 1");
     }
-    crate::model::parse_widths(
-        &cfg.widths
-            .iter()
-            .map(|w| w.to_string())
-            .collect::<Vec<_>>()
-            .join(","),
-    )?;
+    crate::model::check_widths(&cfg.widths)?;
     for (flag, f) in [
         ("--prune-hidden", cfg.prune_hidden),
         ("--prune-output", cfg.prune_output),

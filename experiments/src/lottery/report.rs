@@ -271,11 +271,7 @@ fn charts(s: &Summary) -> Vec<Chart> {
         |a| a.early_stop,
     );
     if paper {
-        let dense = s
-            .stats
-            .iter()
-            .find(|a| a.round == 0)
-            .map_or(f64::NAN, |a| a.early_stop.0);
+        let dense = super::stats::dense(&s.stats).map_or(f64::NAN, |a| a.early_stop.0);
         paper_points(&mut es, |p| p.early_stop_vs_dense, dense);
     }
     let end = chart(

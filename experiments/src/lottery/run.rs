@@ -179,9 +179,11 @@ impl<T: Real> Splits<T> {
                 cfg.n_val
             );
         }
-        let x = cast::<T>(&ds.x_train);
+        // Each split is cast straight from the f64 pool: no f32 copy of the whole pool.
+        let x = &ds.x_train;
         let d = x.cols();
-        let rows = |a: usize, b: usize| Matrix::from_fn(b - a, d, |i, j| x.get(a + i, j));
+        let rows =
+            |a: usize, b: usize| Matrix::from_fn(b - a, d, |i, j| T::from_f64(x.get(a + i, j)));
         Ok(Splits {
             x_train: rows(0, n),
             y_train: labels[..n].to_vec(),
@@ -350,12 +352,13 @@ type Files = Vec<(String, Vec<u8>)>;
 
 /// θ as a 1-D .npy in the training precision.
 fn theta_npy<T: Real>(theta: &[T]) -> Result<Vec<u8>> {
-    let v: Vec<f64> = theta.iter().map(|t| t.to_f64()).collect();
-    if std::mem::size_of::<T>() == 4 {
-        let f: Vec<f32> = v.iter().map(|&x| x as f32).collect();
-        crate::report::npy::npy_bytes(&[f.len()], &f)
+    let shape = [theta.len()];
+    if T::BYTES == 4 {
+        let f: Vec<f32> = theta.iter().map(|t| t.to_f64() as f32).collect();
+        crate::report::npy::npy_bytes(&shape, &f)
     } else {
-        crate::report::npy::npy_bytes(&[v.len()], &v)
+        let v: Vec<f64> = theta.iter().map(|t| t.to_f64()).collect();
+        crate::report::npy::npy_bytes(&shape, &v)
     }
 }
 
@@ -510,6 +513,6 @@ pub fn run<T: Real>(cfg: &Config, ds: &Dataset, obs: &mut dyn Observer) -> Resul
         stats: super::stats::arm_stats(&records),
         trainings: records,
         wall_seconds: 0.0,
-        files,
+        files: std::sync::Arc::new(files),
     })
 }

@@ -18,7 +18,7 @@ pub fn output(s: &Summary) -> Result<RunOutput> {
         curves: vec![curves(s)],
         charts: vec![error_chart(s), loss_chart(s)],
         notes: notes(s),
-        files: Vec::new(),
+        files: Default::default(),
     })
 }
 

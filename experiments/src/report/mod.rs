@@ -104,6 +104,10 @@ impl Curves {
     }
 }
 
+/// Extra files of a run, (path relative to the run directory, bytes), shared between the
+/// summary that made them and the output that writes them, so the bytes are never copied.
+pub type RunFiles = std::sync::Arc<Vec<(String, Vec<u8>)>>;
+
 /// Everything a run produces, ready to be written or printed.
 #[derive(Clone, Debug)]
 pub struct RunOutput {
@@ -121,7 +125,7 @@ pub struct RunOutput {
     pub notes: Vec<String>,
     /// Further files of the run, (path relative to the run directory, bytes): e.g. the saved
     /// lottery tickets.
-    pub files: Vec<(String, Vec<u8>)>,
+    pub files: RunFiles,
 }
 
 impl RunOutput {
@@ -224,7 +228,7 @@ fn write_files(dir: &Path, out: &RunOutput) -> Result<()> {
         plot::write_png(chart, &dir.join(format!("{}.png", chart.name)))?;
         svgs.push((chart.title.clone(), svg));
     }
-    for (rel, bytes) in &out.files {
+    for (rel, bytes) in out.files.iter() {
         let relative = Path::new(rel);
         if relative.is_absolute()
             || relative

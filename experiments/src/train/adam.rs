@@ -138,7 +138,7 @@ impl<T: Real, S: GradientSource<T>> Iterative for Adam<T, S> {
             &g,
             self.gradient.keep(),
         );
-        self.gradient.finish(&mut self.theta)
+        self.gradient.finish()
     }
 }
 

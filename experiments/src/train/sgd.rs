@@ -121,7 +121,7 @@ impl<T: Real, S: GradientSource<T>> MaskedGradient<T, S> {
     /// gradient exactly 0 (masked in [`Self::compute`], before weight decay), so its momentum
     /// or moments stay exactly 0 and its update is exactly 0 (Adam's 0/(√0 + ε) = 0), from a
     /// θ that was masked once at the start; `tests/train.rs` checks the entries stay 0.
-    pub(crate) fn finish(&mut self, _theta: &mut [T]) -> Result<()> {
+    pub(crate) fn finish(&mut self) -> Result<()> {
         self.source.advance();
         Ok(())
     }
@@ -179,6 +179,6 @@ impl<T: Real, S: GradientSource<T>> Iterative for Sgd<T, S> {
             *v = mu * *v + gi;
             *t -= lr * *v;
         }
-        self.gradient.finish(&mut self.theta)
+        self.gradient.finish()
     }
 }

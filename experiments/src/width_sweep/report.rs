@@ -21,7 +21,7 @@ pub fn output(s: &Summary) -> Result<RunOutput> {
         curves: vec![points_csv(s)],
         charts: charts(s),
         notes: notes(s),
-        files: Vec::new(),
+        files: Default::default(),
     })
 }
 
