@@ -27,8 +27,13 @@ fn a_run_writes_every_file_in_its_own_directory() {
     t.row(["x", "1"]);
     let mut c = Chart::new("loss", "loss", "step", "loss", false, true);
     c.add("gd", vec![(0.0, 1.0), (1.0, 0.5)], SeriesStyle::Line);
+    c.caption("look at the slope");
     let out = RunOutput {
         experiment: "demo".into(),
+        about: report::About::new("why <this> run")
+            .method("the method")
+            .formula("a formula", "K = JJᵀ"),
+        verdicts: vec!["it worked".into()],
         summary: serde_json::json!({"seed": 1, "figure": 0.5}),
         tables: vec![t],
         curves: vec![Curves {
@@ -73,6 +78,22 @@ fn a_run_writes_every_file_in_its_own_directory() {
     );
     let html = std::fs::read_to_string(a.join("report.html")).unwrap();
     assert!(html.contains("<svg") && html.contains("&lt;b&gt;escaped"));
+    // A reader meets the question first, then the verdicts and tables, then the captioned
+    // charts, and the raw summary last, folded.
+    let at = |needle: &str| {
+        html.find(needle)
+            .unwrap_or_else(|| panic!("{needle} missing from the report"))
+    };
+    assert!(at("What was run and why") < at("why &lt;this&gt; run"));
+    assert!(at("why &lt;this&gt; run") < at("K = JJᵀ"));
+    assert!(at("K = JJᵀ") < at("<li>it worked</li>"));
+    assert!(at("<li>it worked</li>") < at("<table><thead>"));
+    assert!(at("<table><thead>") < at("<svg"));
+    assert!(at("<svg") < at("look at the slope"));
+    assert!(at("look at the slope") < at("<details><summary>Raw summary"));
+    for external in ["src=\"http", "href=\"http", "url(http", "@import"] {
+        assert!(!html.contains(external), "the report loads {external}…");
+    }
     let summary: serde_json::Value =
         serde_json::from_slice(&std::fs::read(a.join("summary.json")).unwrap()).unwrap();
     assert_eq!(summary["figure"], 0.5);

@@ -9,6 +9,7 @@
 //! (a) 64-256-256-10 batch 128, (b) 784-300-100-10 batch 64, (c) 784-512-512-1 batch 256, tanh,
 //! standard parameterization.
 
+mod about;
 mod report;
 mod run;
 

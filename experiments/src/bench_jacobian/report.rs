@@ -22,6 +22,8 @@ struct SweepPoint {
 pub fn output(s: &Summary) -> Result<RunOutput> {
     Ok(RunOutput {
         experiment: "bench-jacobian".into(),
+        about: super::about::about(),
+        verdicts: super::about::verdicts(s),
         summary: serde_json::json!({
             "experiment": "bench-jacobian",
             "versions": report::versions(),
@@ -187,6 +189,7 @@ fn charts(s: &Summary) -> Vec<Chart> {
         true,
         true,
     );
+    ch.caption("Both axes logarithmic. Left of p/(n·o) = 1 there are more outputs than parameters and forward mode should be cheaper; right of it reverse mode should be; look for where the two lines cross.");
     ch.add(
         "forward mode (JVP)",
         points.iter().map(|p| (p.params_per_row, p.jvp_s)).collect(),

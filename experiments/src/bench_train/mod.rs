@@ -10,6 +10,7 @@
 //! normal draws (60,000 × 784 unless `n` says otherwise): the step's cost does not depend on
 //! their values.
 
+mod about;
 mod report;
 mod run;
 

@@ -73,6 +73,8 @@ pub fn output(s: &Summary) -> Result<RunOutput> {
         .collect();
     Ok(RunOutput {
         experiment: "bench-train".into(),
+        about: super::about::about(),
+        verdicts: super::about::verdicts(s),
         summary: serde_json::json!({
             "experiment": "bench-train",
             "versions": report::versions(),

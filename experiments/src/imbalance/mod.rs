@@ -9,6 +9,7 @@
 //! groups at once. The run records the per-group mean residual under GD (η = 1/λ_max(ΦᵀΦ/n))
 //! and after the Newton step.
 
+mod about;
 mod report;
 mod run;
 

@@ -8,6 +8,8 @@ use anyhow::Result;
 pub fn output(s: &Summary) -> Result<RunOutput> {
     Ok(RunOutput {
         experiment: "imbalance".into(),
+        about: super::about::about(),
+        verdicts: super::about::verdicts(s),
         summary: serde_json::json!({
             "experiment": "imbalance",
             "versions": crate::report::versions(),
@@ -112,6 +114,7 @@ fn chart(s: &Summary) -> Chart {
             .collect(),
         SeriesStyle::Line,
     );
+    ch.caption("Compare how fast the two groups' residuals reach zero under GD: when the majority B is fitted first, A's curve lingers away from zero long after B's has flattened. The dashed lines are the Newton step, which fits both groups in one solve.");
     let last = s.curve.last().map_or(1.0, |r| r.step as f64);
     ch.add(
         "Newton, group A",

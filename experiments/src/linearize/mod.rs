@@ -14,6 +14,7 @@
 //!   steps is Σ (1 − ηλᵢ/n)ᵗ vᵢvᵢᵀ r₀, and the test predictions are f₀(x*) + K(x*, X)βₜ with
 //!   βₜ = −Σ (1 − (1 − ηλᵢ/n)ᵗ)/λᵢ · vᵢvᵢᵀ r₀ (r₀ = f₀ − Y).
 
+mod about;
 mod audit;
 mod cg_check;
 pub mod plan;

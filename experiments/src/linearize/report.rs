@@ -20,6 +20,8 @@ pub fn output(s: &Summary) -> Result<RunOutput> {
     let c = &s.config;
     Ok(RunOutput {
         experiment: "linearize".into(),
+        about: super::about::about(s),
+        verdicts: super::about::verdicts(s),
         summary: serde_json::json!({
             "experiment": "linearize",
             "versions": report::versions(),
@@ -194,6 +196,7 @@ fn charts(s: &Summary) -> Vec<Chart> {
         vec![(0.0, s.newton.train_loss), (last, s.newton.train_loss)],
         SeriesStyle::Line,
     );
+    loss.caption("Look for whether the solid GD curve follows the dashed linearised one (lazy training) and how many steps both need to come down to the flat line of the one Newton step; the y axis is logarithmic.");
     let mut test = Chart::new(
         "test_loss",
         "Test loss",
@@ -223,6 +226,7 @@ fn charts(s: &Summary) -> Vec<Chart> {
         vec![(0.0, s.newton.test_loss), (last, s.newton.test_loss)],
         SeriesStyle::Line,
     );
+    test.caption("Test loss along training: where the curves end relative to the Newton line says whether many GD steps buy anything on unseen data that one solve does not.");
     let mut spec = Chart::new(
         "spectrum",
         "Spectrum of the empirical NTK K",
@@ -240,5 +244,6 @@ fn charts(s: &Summary) -> Vec<Chart> {
             .collect(),
         SeriesStyle::Line,
     );
+    spec.caption("The eigenvalues of K, largest first. GD shrinks the error along eigenvector i by (1 − ηλᵢ/n) per step, so the small eigenvalues at the right set how slow GD is; the ratio of the ends is the condition number κ.");
     vec![loss, test, spec]
 }

@@ -18,6 +18,8 @@ pub fn output(s: &Summary) -> Result<RunOutput> {
     }
     Ok(RunOutput {
         experiment: "lottery".into(),
+        about: super::verdict::about(),
+        verdicts: super::verdict::verdicts(&s.stats),
         summary: serde_json::json!({
             "experiment": "lottery",
             "versions": report::versions(),
@@ -260,6 +262,7 @@ fn charts(s: &Summary) -> Vec<Chart> {
         "test accuracy (%)",
         |a| (100.0 * a.accuracy_early.0, 100.0 * a.accuracy_early.1),
     );
+    acc.caption("The dense network is at the left, sparser subnetworks to the right (log axis). A winning ticket keeps the dense accuracy far to the right; the reinit and random-pruning controls should fall away sooner. Bands are ± one standard deviation over seeds.");
     if paper {
         paper_points(&mut acc, |p| p.accuracy, 1.0);
     }
@@ -270,17 +273,19 @@ fn charts(s: &Summary) -> Vec<Chart> {
         "early-stop iteration",
         |a| a.early_stop,
     );
+    es.caption("Tickets that learn faster stop earlier: look for the ticket curve dipping below the dense network's iteration while the controls rise.");
     if paper {
         let dense = super::stats::dense(&s.stats).map_or(f64::NAN, |a| a.early_stop.0);
         paper_points(&mut es, |p| p.early_stop_vs_dense, dense);
     }
-    let end = chart(
+    let mut end = chart(
         s,
         "accuracy_end",
         "test accuracy at the end of training against weights remaining",
         "test accuracy (%)",
         |a| (100.0 * a.accuracy_final.0, 100.0 * a.accuracy_final.1),
     );
+    end.caption("The same comparison at the last iteration instead of at early stopping: overfitting after the early stop shows as a gap between this chart and the first.");
     vec![acc, es, end, val_chart(s)]
 }
 
@@ -299,6 +304,7 @@ fn val_chart(s: &Summary) -> Chart {
         .iter()
         .filter(|r| r.seed == 0 && r.arm == Arm::Ticket)
         .collect();
+    ch.caption("Validation loss along training for a few rounds of seed 0: the minimum of each curve is its early-stopping point; sparser tickets reaching a lower minimum sooner is the paper's Figure 3.");
     let step = (tickets.len() / 5).max(1);
     for r in tickets.iter().step_by(step) {
         ch.add(
@@ -315,7 +321,7 @@ fn val_chart(s: &Summary) -> Chart {
 
 /// Verdict lines computed from the numbers, and where the tickets were saved.
 fn notes(s: &Summary) -> Vec<String> {
-    let mut notes = super::verdict::verdicts(&s.stats);
+    let mut notes = Vec::new();
     if s.config.save_tickets {
         notes.push(
             "θ₀, θ_k (when rewinding), each round's mask (.npy + .layout.json) and trained θ are in tickets/seed<s>/ of the run directory".into(),

@@ -2,6 +2,19 @@
 
 use super::run::{Arm, ArmStats};
 use super::stats::{dense, falls_below, pct2};
+use crate::report::About;
+
+/// What IMP does, the two controls, and the formulas of one round.
+pub fn about() -> About {
+    About::new(
+        "Does a randomly initialised network contain a sparse subnetwork that, trained from the same initial weights, matches the accuracy of the whole network (a winning lottery ticket, Frankle & Carbin 2019)? And is it the structure of the mask or the initial weights that make it win?",
+    )
+    .method("Iterative magnitude pruning (IMP): train the network, remove the fraction of the remaining weights with the smallest magnitude (per layer, or globally), reset the survivors to their initial values θ₀ (or to θ_k after k iterations when rewinding), and repeat. Each round's subnetwork is a ticket; its accuracy and its early-stopping iteration (minimum validation loss) are recorded.")
+    .method("Controls at the same per-layer sparsity: the ticket's mask with fresh random initial weights (reinit), and a random mask with the original θ₀ (random pruning). If tickets beat both, the mask and the initialisation matter together.")
+    .formula("one round", "θ ← m ⊙ θ₀;  train with gradients m ⊙ ∇L to θ_T;  m ← 1 on the largest (1 − rate) share of |θ_T| where m = 1, 0 elsewhere")
+    .formula("weights left after r rounds", "p_r = p₀ · (1 − rate)^r per layer   (rate 20% hidden, 10% output in the paper)")
+    .formula("early-stopping iteration", "argmin_t  L_val(θ_t)")
+}
 
 /// The verdict lines: the dense network, how far the tickets stay at its accuracy, their
 /// early stopping, and the gaps to the controls at the sparsest round.

@@ -13,6 +13,7 @@
 
 use crate::linear::mul;
 use crate::memory::{mat, MemoryPlan};
+mod about;
 mod report;
 mod run;
 

@@ -8,6 +8,8 @@ use anyhow::Result;
 pub fn output(s: &Summary) -> Result<RunOutput> {
     Ok(RunOutput {
         experiment: "newton-vs-gd".into(),
+        about: super::about::about(),
+        verdicts: super::about::verdicts(s),
         summary: serde_json::json!({
             "experiment": "newton-vs-gd",
             "versions": crate::report::versions(),
@@ -155,6 +157,7 @@ fn error_chart(s: &Summary) -> Chart {
             .collect(),
         SeriesStyle::Line,
     );
+    ch.caption("Relative error against iteration, both axes logarithmic: GD's straight decay rate is set by κ, CG's by √κ, and the dashed closed form should lie on the measured GD curve; Newton is a single point at step one.");
     ch.add(
         "Newton (1 step)",
         vec![(shift(1), 1e-16_f64.max(s.newton.final_rel_error))],
@@ -189,6 +192,7 @@ fn loss_chart(s: &Summary) -> Chart {
         timed(&mut s.cg_curve.iter().map(|c| (c.seconds, c.loss))),
         SeriesStyle::Line,
     );
+    ch.caption("The same race in seconds rather than steps: a CG iteration costs about as much as a GD step, and the Newton point shows what one factorisation costs at this size.");
     ch.add(
         "Newton",
         vec![(s.newton.seconds.max(1e-7), 1e-300_f64.max(1e-30))],

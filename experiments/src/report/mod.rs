@@ -2,11 +2,13 @@
 //! as SVG and PNG, and one self-contained `report.html`. Every file is written to a temporary
 //! name in the same directory and renamed into place, so a crash never leaves half a file.
 
+pub mod about;
 pub mod html;
 pub mod npy;
 pub mod plot;
 pub mod table;
 
+pub use about::About;
 pub use plot::{Chart, Corner, Series, SeriesStyle};
 pub use table::Table;
 
@@ -113,6 +115,10 @@ pub type RunFiles = std::sync::Arc<Vec<(String, Vec<u8>)>>;
 pub struct RunOutput {
     /// Experiment name (`linearize`, …): the first directory level.
     pub experiment: String,
+    /// What was run and why: the opening of report.html.
+    pub about: About,
+    /// One-line conclusions computed from the numbers, shown first among the results.
+    pub verdicts: Vec<String>,
     /// The full `summary.json` content: config, versions, seed, every figure.
     pub summary: serde_json::Value,
     /// Terminal and HTML tables.
@@ -134,6 +140,11 @@ impl RunOutput {
         let mut s = String::new();
         for t in &self.tables {
             s.push_str(&t.render());
+            s.push('\n');
+        }
+        for v in &self.verdicts {
+            s.push_str("verdict: ");
+            s.push_str(v);
             s.push('\n');
         }
         for n in &self.notes {
@@ -226,7 +237,7 @@ fn write_files(dir: &Path, out: &RunOutput) -> Result<()> {
         let svg = plot::render_svg(chart)?;
         write_atomic(&dir.join(format!("{}.svg", chart.name)), svg.as_bytes())?;
         plot::write_png(chart, &dir.join(format!("{}.png", chart.name)))?;
-        svgs.push((chart.title.clone(), svg));
+        svgs.push((chart.title.clone(), chart.caption.clone(), svg));
     }
     for (rel, bytes) in out.files.iter() {
         let relative = Path::new(rel);

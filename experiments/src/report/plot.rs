@@ -62,8 +62,10 @@ pub struct Series {
 pub struct Chart {
     /// File stem.
     pub name: String,
-    /// Caption.
+    /// Title, shown above the caption.
     pub title: String,
+    /// What to look at in the chart: one or two sentences under it in the report.
+    pub caption: String,
     /// x-axis description.
     pub x_label: String,
     /// y-axis description.
@@ -94,6 +96,7 @@ impl Chart {
         Chart {
             name: name.into(),
             title: title.into(),
+            caption: String::new(),
             x_label: x_label.into(),
             y_label: y_label.into(),
             log_x,
@@ -102,6 +105,12 @@ impl Chart {
             legend: Corner::UpperRight,
             series: vec![],
         }
+    }
+
+    /// Sets the caption: what the reader should look at.
+    pub fn caption(&mut self, text: &str) -> &mut Self {
+        self.caption = text.into();
+        self
     }
 
     /// Adds a series.

@@ -12,6 +12,7 @@
 //!   2019, Thm 2.1) while ‖θ₀‖ ∝ √p, so width^(−1/2) with one hidden layer (p ∝ width) and
 //!   width⁻¹ with two or more (p ∝ width²).
 
+mod about;
 mod report;
 
 pub use report::output;

@@ -10,6 +10,8 @@ pub fn output(s: &Summary) -> Result<RunOutput> {
     let tables = vec![mean_table(s), slope_table(s), local_slope_table(s)];
     Ok(RunOutput {
         experiment: "width-sweep".into(),
+        about: super::about::about(),
+        verdicts: super::about::verdicts(s),
         summary: serde_json::json!({
             "experiment": "width-sweep",
             "versions": report::versions(),
@@ -204,6 +206,7 @@ fn chart(s: &Summary, slope: &Slope, figure: Figure) -> Chart {
         band.iter().map(|b| (b.width, b.high)).collect(),
         SeriesStyle::Dashed,
     );
+    ch.caption("Both axes are logarithmic, so a power law is a straight line: compare the slope of the mean (solid) and of the fit with the prediction in the title; dots are single seeds, dashed lines the mean ± one standard deviation.");
     if let (Some(a), Some(b)) = (slope.slope, slope.intercept) {
         ch.add(
             &format!("fit: slope {a:.2}"),
