@@ -10,6 +10,7 @@
 #![warn(missing_docs)]
 
 pub mod cg;
+pub mod check;
 pub mod cholesky;
 pub mod eigen;
 pub mod elementary;

@@ -4,24 +4,12 @@ mod solvers_common;
 
 use linalg::{
     symmetric_eigen, symmetric_eigenvalues, tridiagonal_eigen, LinalgError, Matrix, Real,
-    SymmetricEigen,
+
 };
 use proptest::prelude::*;
 use solvers_common::*;
 
-/// (‖AV − VΛ‖_F/(n·ε·‖A‖_F), ‖VᵀV − I‖_F/(n·ε)), in f64 (LAPACK's xSYT21 ratios).
-fn ratios<T: Real>(a: &Matrix<f64>, e: &SymmetricEigen<T>) -> (f64, f64) {
-    let n = a.rows();
-    let v = widen(&e.vectors);
-    let av = mul_f64(a, &v);
-    let vl = Matrix::from_fn(n, n, |i, j| v.get(i, j) * e.values[j].to_f64());
-    let eps = T::EPSILON.to_f64();
-    let nf = n.max(1) as f64;
-    let res = diff_fro(&av, &vl) / (nf * eps * a.norm_fro().max(f64::MIN_POSITIVE));
-    let vtv = mul_f64(&v.transpose(), &v);
-    let orth = diff_fro(&vtv, &Matrix::identity(n)) / (nf * eps);
-    (res, orth)
-}
+use linalg::check::eigen_ratios as ratios;
 
 fn assert_sorted<T: Real>(values: &[T]) {
     assert!(
@@ -78,8 +66,7 @@ fn residual_and_orthogonality_f32() {
 #[test]
 fn known_spectrum_with_repeated_eigenvalues() {
     let n = 90;
-    let mut r = rng(5);
-    let q = random_orthogonal(n, &mut r);
+    let q = random_orthogonal(n, 5);
     // Three clusters of exact repeats plus a few singles, scrambled in order.
     let mut lambda: Vec<f64> = (0..n)
         .map(|i| match i % 5 {
@@ -297,7 +284,7 @@ fn rank_deficient_gram_matrix_f32() {
 #[test]
 fn many_zero_and_clustered_eigenvalues() {
     let n = 160;
-    let q = random_orthogonal(n, &mut rng(11));
+    let q = random_orthogonal(n, 11);
     let spectra: Vec<(&str, Vec<f64>)> = vec![
         (
             "zeros and ±1",

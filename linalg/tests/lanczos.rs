@@ -39,8 +39,7 @@ fn extremes_match_dense_eigensolver_on_random_spd() {
 #[test]
 fn indefinite_spectrum_and_f32() {
     let n = 120;
-    let mut r = rng(8);
-    let q = random_orthogonal(n, &mut r);
+    let q = random_orthogonal(n, 8);
     let lambda: Vec<f64> = (0..n)
         .map(|i| -5.0 + 10.0 * (i as f64 / (n - 1) as f64).powi(3))
         .collect();

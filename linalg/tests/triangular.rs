@@ -19,19 +19,7 @@ fn random_lower(n: usize, seed: u64) -> Matrix<f64> {
     l
 }
 
-/// max over columns ‖op(T)·x − b‖ / (n·ε·‖T‖_F·‖x‖) with op(T) given densely.
-fn ratio<T: Real>(t: &Matrix<f64>, x: &Matrix<T>, b: &Matrix<f64>) -> f64 {
-    let n = t.rows();
-    let x = widen(x);
-    let tx = mul_f64(t, &x);
-    (0..b.cols())
-        .map(|c| {
-            let r: f64 = (0..n).map(|i| (tx.get(i, c) - b.get(i, c)).powi(2)).sum();
-            let xn: f64 = (0..n).map(|i| x.get(i, c).powi(2)).sum();
-            r.sqrt() / ((n as f64) * T::EPSILON.to_f64() * t.norm_fro() * xn.sqrt().max(1e-300))
-        })
-        .fold(0.0, f64::max)
-}
+use linalg::check::solve_ratio as ratio;
 
 type Solver<T> = fn(MatRef<'_, T>, MatMut<'_, T>) -> linalg::Result<()>;
 
