@@ -22,23 +22,9 @@ const ACTIVATIONS: [Activation; 8] = [
 
 const SHAPES: [(usize, &[usize], usize); 3] = [(3, &[5], 2), (4, &[5, 3], 3), (2, &[4, 3, 5], 2)];
 
-/// Central differences, column by column: (f(θ + h e_j) − f(θ − h e_j)) / 2h.
+/// Central differences with h = 1e-5 (the library's `mlp::audit::jacobian_fd`).
 fn jacobian_fd(net: &Mlp, theta: &[f64], x: MatRef<'_, f64>) -> Matrix<f64> {
-    let (n, o, p) = (x.rows(), net.output_dim(), net.num_params());
-    let h = 1e-5;
-    let mut jac = Matrix::zeros(n * o, p);
-    let mut th = theta.to_vec();
-    for j in 0..p {
-        th[j] = theta[j] + h;
-        let fp = net.forward(&th, x).unwrap();
-        th[j] = theta[j] - h;
-        let fm = net.forward(&th, x).unwrap();
-        th[j] = theta[j];
-        for r in 0..n * o {
-            jac.set(r, j, (fp.as_slice()[r] - fm.as_slice()[r]) / (2.0 * h));
-        }
-    }
-    jac
+    autodiff::mlp::audit::jacobian_fd(net, theta, x, 1e-5).unwrap()
 }
 
 fn networks() -> Vec<Mlp> {

@@ -36,6 +36,7 @@
 //!
 //! [`Tensor`]: crate::tensor::Tensor
 
+pub mod audit;
 pub mod backend;
 pub mod check;
 pub mod dual;

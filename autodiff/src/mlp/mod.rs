@@ -24,6 +24,7 @@
 
 pub mod affine;
 pub mod api;
+pub mod audit;
 pub mod eval;
 pub mod forward;
 pub mod hvp;
