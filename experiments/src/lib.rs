@@ -22,6 +22,7 @@ pub mod model;
 pub mod newton_vs_gd;
 pub mod progress;
 pub mod report;
+pub mod selfcheck;
 pub mod tangent;
 pub mod train;
 pub mod width_sweep;

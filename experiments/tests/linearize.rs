@@ -3,10 +3,10 @@
 //! ordering (a wide network stays closer to its linearisation than a narrow one).
 
 use experiments::data::{self, DataConfig, DataSpec};
+use experiments::linearize::closed_form_check::closed_form_vs_steps;
 use experiments::linearize::{self, Config, KernelChoice};
 use experiments::model::{self, ModelConfig};
 use experiments::progress::Silent;
-use experiments::train::{self, gd::LinearizedGd, Stop};
 use linalg::Matrix;
 
 fn small(width: usize, steps: usize) -> Config {
@@ -48,51 +48,17 @@ fn kernel_solve_equals_parameter_space_cg() {
 
 #[test]
 fn closed_form_linearised_gd_equals_explicit_steps() {
-    let cfg = small(32, 60);
-    let s = linearize::run_with(&cfg, &mut Silent).unwrap();
-    // Step the linearised model explicitly on the train/ loop: δ ← δ − η Jᵀ(f₀ + Jδ − Y)/n,
-    // with J·v and Jᵀ·u from forward and reverse mode at θ₀.
-    let ds = data::load(&cfg.data).unwrap();
-    let mlp = model::build(&cfg.model, ds.input_dim(), ds.output_dim()).unwrap();
-    let theta0: Vec<f64> = mlp.init(cfg.model.seed);
-    let lin = autodiff::mlp::Linearized::new(&mlp, &theta0, ds.x_train.as_ref()).unwrap();
-    let mut gd = LinearizedGd::new(&lin, ds.y_train.as_ref(), s.lr);
-    let stop = Stop {
-        max_steps: cfg.steps,
-        target: None,
-        stop_at_target: false,
-    };
-    train::run(&mut gd, stop, |_| false, |_, _, _| Ok(()), &mut Silent).unwrap();
-    let delta = gd.delta;
-    let f0_test = mlp.forward(&theta0, ds.x_test.as_ref()).unwrap();
-    let (_, jd_test) = mlp.jvp(&theta0, ds.x_test.as_ref(), &delta).unwrap();
-    let explicit: Vec<f64> = f0_test
-        .as_slice()
-        .iter()
-        .zip(jd_test.as_slice())
-        .map(|(a, b)| a + b)
-        .collect();
-    let closed = &s.test_predictions.linearized_gd;
-    let num: f64 = explicit
-        .iter()
-        .zip(closed)
-        .map(|(a, b)| (a - b) * (a - b))
-        .sum::<f64>()
-        .sqrt();
-    let moved: f64 = explicit
-        .iter()
-        .zip(f0_test.as_slice())
-        .map(|(a, b)| (a - b) * (a - b))
-        .sum::<f64>()
-        .sqrt();
+    let c = closed_form_vs_steps(&small(32, 60)).unwrap();
     assert!(
-        moved > 1e-2,
-        "the linearised model must have moved ({moved})"
+        c.moved > 1e-2,
+        "the linearised model must have moved ({})",
+        c.moved
     );
     assert!(
-        num / moved < 1e-8,
-        "closed form vs explicit: {} (relative to the change {moved})",
-        num / moved
+        c.gap < 1e-8,
+        "closed form vs explicit: {} (relative to the change {})",
+        c.gap,
+        c.moved
     );
 }
 

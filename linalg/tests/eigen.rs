@@ -4,7 +4,6 @@ mod solvers_common;
 
 use linalg::{
     symmetric_eigen, symmetric_eigenvalues, tridiagonal_eigen, LinalgError, Matrix, Real,
-
 };
 use proptest::prelude::*;
 use solvers_common::*;

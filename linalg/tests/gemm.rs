@@ -34,7 +34,10 @@ fn assert_close<T: Real>(
         beta.to_f64(),
         &c0.to_owned(),
     );
-    assert!(ratio <= 2.0, "{what}: error/bound ratio {ratio} (m={m} n={n} k={k})");
+    assert!(
+        ratio <= 2.0,
+        "{what}: error/bound ratio {ratio} (m={m} n={n} k={k})"
+    );
 }
 
 /// A view of an `rows × cols` operand, either plain or as the transpose of a stored

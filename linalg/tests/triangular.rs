@@ -7,18 +7,7 @@ use linalg::{LinalgError, MatMut, MatRef, Matrix, Real};
 use proptest::prelude::*;
 use solvers_common::*;
 
-/// Random lower-triangular matrix with a moderately dominant diagonal (condition stays
-/// modest, so the solutions are representable at every size).
-fn random_lower(n: usize, seed: u64) -> Matrix<f64> {
-    let mut r = rng(seed);
-    let mut l = Matrix::from_fn(n, n, |i, j| if j < i { uniform(&mut r) } else { 0.0 });
-    for i in 0..n {
-        let off: f64 = (0..i).map(|j| l.get(i, j).abs()).sum();
-        l.set(i, i, (0.5 + 0.5 * uniform(&mut r).abs()) * (1.0 + off));
-    }
-    l
-}
-
+use linalg::check::random_lower;
 use linalg::check::solve_ratio as ratio;
 
 type Solver<T> = fn(MatRef<'_, T>, MatMut<'_, T>) -> linalg::Result<()>;

@@ -419,3 +419,14 @@ pub struct ListArgs {
     #[arg(long, value_name = "DIR")]
     pub dir: Option<PathBuf>,
 }
+
+/// Options of `tangent selfcheck`.
+#[derive(Args, Debug, Clone)]
+pub struct SelfcheckArgs {
+    /// Print the certificate as JSON on stdout instead of the table.
+    #[arg(long)]
+    pub json: bool,
+    /// No progress bar.
+    #[arg(short, long)]
+    pub quiet: bool,
+}

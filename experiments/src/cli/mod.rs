@@ -51,6 +51,11 @@ pub enum Command {
     /// Download MNIST / Fashion-MNIST into the cache (`data fetch mnist`) and list it
     /// (`data list`).
     Data(DataCommandArgs),
+    /// The auditor's first command: every derivative rule against finite differences and the
+    /// adjoint identity, LAPACK-style residual ratios for every solver, thread-count
+    /// determinism and the closed-form GD curve, as a table of worst figures against
+    /// thresholds with their references (a few seconds). Exits 1 when any check fails.
+    Selfcheck(SelfcheckArgs),
 }
 
 /// The pool an experiment runs in: `threads` workers (default: one per core), the calling
@@ -137,7 +142,25 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Lottery(a) => execute::<lottery::Lottery>(&a.common, &a.config()),
         Command::BenchTrain(a) => execute::<bench_train::BenchTrain>(&a.common, &a.config()),
         Command::Data(a) => data_command(&a.action),
+        Command::Selfcheck(a) => selfcheck_command(&a),
     }
+}
+
+/// `tangent selfcheck`: prints the certificate (or its JSON), then fails when a check did.
+fn selfcheck_command(a: &SelfcheckArgs) -> Result<()> {
+    let mut obs: Box<dyn Observer> = if a.json || a.quiet {
+        Box::new(Silent)
+    } else {
+        Box::<Bars>::default()
+    };
+    let cert = crate::selfcheck::run(obs.as_mut())?;
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&cert)?);
+    } else {
+        print!("{}", cert.table().render());
+        println!("{}", cert.summary_line());
+    }
+    cert.verdict()
 }
 
 /// `tangent data …`: not an experiment (no results directory, no threads), so it bypasses
@@ -219,6 +242,7 @@ mod tests {
             "data list",
             "data fetch mnist",
             "data fetch fashion-mnist",
+            "selfcheck --json",
         ] {
             let sub: Vec<&str> = sub.split(' ').collect();
             Cli::try_parse_from(std::iter::once("tangent").chain(sub)).unwrap();

@@ -17,6 +17,7 @@
 mod about;
 mod audit;
 mod cg_check;
+pub mod closed_form_check;
 pub mod plan;
 mod report;
 mod run;

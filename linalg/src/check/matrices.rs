@@ -70,3 +70,16 @@ pub fn random_spd(n: usize, kappa: f64, seed: u64) -> Matrix<f64> {
 pub fn hilbert(n: usize) -> Matrix<f64> {
     Matrix::from_fn(n, n, |i, j| 1.0 / (i + j + 1) as f64)
 }
+
+/// A random lower-triangular matrix with a dominant diagonal, Lᵢᵢ ∈ [0.5, 1)·(1 + Σⱼ<ᵢ |Lᵢⱼ|)
+/// and off-diagonal entries uniform in [−1, 1): well enough conditioned at every size that
+/// the solutions of Lx = b stay representable, so the residual ratio measures the solver.
+pub fn random_lower(n: usize, seed: u64) -> Matrix<f64> {
+    let mut r = SplitMix64::new(seed);
+    let mut l = Matrix::from_fn(n, n, |i, j| if j < i { r.next_symmetric() } else { 0.0 });
+    for i in 0..n {
+        let off: f64 = (0..i).map(|j| l.get(i, j).abs()).sum();
+        l.set(i, i, (0.5 + 0.5 * r.next_f64()) * (1.0 + off));
+    }
+    l
+}

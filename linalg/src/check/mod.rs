@@ -12,7 +12,9 @@
 pub mod matrices;
 pub mod ratios;
 
-pub use matrices::{hilbert, log_spaced, random_orthogonal, random_spd, symmetrize, with_spectrum};
+pub use matrices::{
+    hilbert, log_spaced, random_lower, random_orthogonal, random_spd, symmetrize, with_spectrum,
+};
 pub use ratios::{
     cholesky_ratio, diff_fro, eigen_ratios, gemm_ratio, reference_matmul, solve_ratio, widen,
 };

@@ -70,7 +70,11 @@ pub fn gemm_ratio<T: Real>(
             let bound = gamma * (alpha.abs() * mag.get(i, j) + beta.abs() * c0ij.abs())
                 + T::MIN_POSITIVE.to_f64();
             let err = (got.get(i, j) - exact).abs();
-            worst = worst.max(if err.is_finite() { err / bound } else { f64::INFINITY });
+            worst = worst.max(if err.is_finite() {
+                err / bound
+            } else {
+                f64::INFINITY
+            });
         }
     }
     worst
