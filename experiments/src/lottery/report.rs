@@ -262,7 +262,7 @@ fn charts(s: &Summary) -> Vec<Chart> {
         "test accuracy (%)",
         |a| (100.0 * a.accuracy_early.0, 100.0 * a.accuracy_early.1),
     );
-    acc.caption("The dense network is at the left, sparser subnetworks to the right (log axis). A winning ticket keeps the dense accuracy far to the right; the reinit and random-pruning controls should fall away sooner. Bands are ± one standard deviation over seeds.");
+    acc.caption("The dense network is at the left, sparser subnetworks to the right (log axis). A winning ticket keeps the dense accuracy far to the right; the reinit and random-pruning controls should fall away sooner. The dashed lines either side of each arm are its mean ± one standard deviation over seeds.");
     if paper {
         paper_points(&mut acc, |p| p.accuracy, 1.0);
     }

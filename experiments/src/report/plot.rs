@@ -216,8 +216,8 @@ impl Ranged for Ticked {
 }
 
 /// Tick positions (in plotted coordinates) for an axis spanning [lo, hi]: on a log axis the
-/// powers of ten inside it (with 2× and 5× between them when fewer than two decades show,
-/// every other decade beyond ten), on a linear axis "nice" steps of 1, 2 or 5 × 10^k, about
+/// powers of ten inside it (every other decade beyond ten; with 2× and 5× between them, or
+/// every integer multiple, when fewer than two decades show), on a linear axis "nice" steps of 1, 2 or 5 × 10^k, about
 /// four to seven of them.
 fn ticks(lo: f64, hi: f64, log: bool) -> Vec<f64> {
     if !(lo.is_finite() && hi.is_finite() && hi > lo) {
@@ -231,16 +231,31 @@ fn ticks(lo: f64, hi: f64, log: bool) -> Vec<f64> {
             let every = decades.len().div_ceil(10);
             return decades.into_iter().step_by(every).collect();
         }
-        let mut t = Vec::new();
-        for k in (lo.floor() as i64)..=(hi.ceil() as i64) {
-            for m in [1.0f64, 2.0, 5.0] {
-                let v = k as f64 + m.log10();
-                if (lo..=hi).contains(&v) {
-                    t.push(v);
+        // Within a decade or two: 1-2-5 multiples, else every integer multiple, else (a
+        // span narrower than 1→2) linear nice steps of the values themselves.
+        for mantissas in [
+            &[1.0f64, 2.0, 5.0][..],
+            &[1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0],
+        ] {
+            let mut t = Vec::new();
+            for k in (lo.floor() as i64)..=(hi.ceil() as i64) {
+                for m in mantissas {
+                    let v = k as f64 + m.log10();
+                    if (lo..=hi).contains(&v) {
+                        t.push(v);
+                    }
                 }
             }
+            if t.len() >= 3 {
+                return t;
+            }
         }
-        return t;
+        let (a, b) = (10f64.powf(lo), 10f64.powf(hi));
+        return ticks(a, b, false)
+            .into_iter()
+            .filter(|v| *v > 0.0)
+            .map(f64::log10)
+            .collect();
     }
     let raw = (hi - lo) / 6.0;
     let mag = 10f64.powf(raw.log10().floor());
@@ -401,6 +416,14 @@ mod tests {
         let t = ticks(0.03f64.log10(), 0.6f64.log10(), true);
         let labels: Vec<String> = t.iter().map(|&v| tick(v, true)).collect();
         assert_eq!(labels, ["0.05", "0.1", "0.2", "0.5"]);
+        // Inside one decade: every integer multiple (65 … 100 %: 70, 80, 90, 100).
+        let t = ticks(65f64.log10(), 100f64.log10(), true);
+        let labels: Vec<String> = t.iter().map(|&v| tick(v, true)).collect();
+        assert_eq!(labels, ["70", "80", "90", "100"]);
+        // Narrower than 1 → 2: linear nice steps of the values.
+        let t = ticks(40f64.log10(), 44f64.log10(), true);
+        let labels: Vec<String> = t.iter().map(|&v| tick(v, true)).collect();
+        assert!(labels.len() >= 3, "{labels:?}");
         // Many decades: at most about ten ticks.
         assert!(ticks(-20.0, 5.0, true).len() <= 13);
         // Linear: nice steps.
