@@ -309,3 +309,48 @@ fn traced_audit_bundle_says_which_trace() {
     let header = String::from_utf8_lossy(&ntk[..128]).to_string();
     assert!(header.contains("(40, 40"), "{header}");
 }
+
+/// λ far below f32's rounding level on a rank-deficient kernel (width 4: rank 310 of 400):
+/// Cholesky fails in f32 and the spectral fallback must give the f64 answer, not one blown
+/// up by null-space components of size ‖b‖/λ (a train loss of 813 against 0.22).
+#[test]
+fn f32_fallback_below_the_rounding_level_matches_f64() {
+    let cfg = |dtype| Config {
+        data: DataConfig {
+            spec: DataSpec::Digits,
+            n_train: 40,
+            n_test: 30,
+            seed: 3,
+        },
+        model: ModelConfig {
+            widths: vec![4],
+            seed: 7,
+            ..Default::default()
+        },
+        lambda: 1e-9,
+        steps: 2,
+        kernel: KernelChoice::Full,
+        kernel_change: false,
+        dtype,
+        ..Default::default()
+    };
+    let a = linearize::run_with(&cfg(linearize::Dtype::F64), &mut Silent).unwrap();
+    let b = linearize::run_with(&cfg(linearize::Dtype::F32), &mut Silent).unwrap();
+    assert!(
+        matches!(
+            b.newton_solver,
+            experiments::tangent::RidgeSolver::Eigen { .. }
+        ),
+        "f32 should need the fallback: {}",
+        b.newton_solver
+    );
+    for (x, y) in [
+        (a.newton.train_loss, b.newton.train_loss),
+        (a.newton.test_loss, b.newton.test_loss),
+    ] {
+        assert!(
+            (x - y).abs() <= 0.05 * x.abs().max(1e-3),
+            "f64 {x} vs f32 {y}"
+        );
+    }
+}
