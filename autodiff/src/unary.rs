@@ -352,8 +352,20 @@ impl Unary for Activation {
 
 impl std::str::FromStr for Activation {
     type Err = String;
+    /// Parses the names `Display` writes, `leaky-relu(a)` included, so the two round-trip.
     fn from_str(s: &str) -> std::result::Result<Self, String> {
-        match s.to_ascii_lowercase().as_str() {
+        let lower = s.to_ascii_lowercase();
+        if let Some(inner) = lower
+            .strip_prefix("leaky-relu(")
+            .or_else(|| lower.strip_prefix("leaky_relu("))
+            .and_then(|r| r.strip_suffix(')'))
+        {
+            return match inner.trim().parse::<f64>() {
+                Ok(a) if a.is_finite() => Ok(Activation::LeakyRelu(a)),
+                _ => Err(format!("leaky-relu slope '{inner}' is not a finite number")),
+            };
+        }
+        match lower.as_str() {
             "identity" | "linear" => Ok(Activation::Identity),
             "relu" => Ok(Activation::Relu),
             "leaky-relu" | "leaky_relu" => Ok(Activation::LeakyRelu(0.01)),
@@ -363,8 +375,8 @@ impl std::str::FromStr for Activation {
             "erf" => Ok(Activation::Erf),
             "gelu" => Ok(Activation::Gelu),
             other => Err(format!(
-                "unknown activation '{other}' (expected identity, relu, leaky-relu, tanh, \
-                 sigmoid, softplus, erf or gelu)"
+                "unknown activation '{other}' (expected identity, relu, leaky-relu, leaky-relu(a), \
+                 tanh, sigmoid, softplus, erf or gelu)"
             )),
         }
     }
@@ -502,5 +514,25 @@ mod tests {
         assert_eq!(Softsign.curvature(0.0, 0.0), 0.0);
         assert_eq!(Softsign.value(f32::MAX), 1.0, "no overflow: y → ±1");
         assert_eq!(Softsign.slope(1e300, 1.0), 0.0);
+    }
+
+    #[test]
+    fn activation_names_round_trip() {
+        for a in [
+            Activation::Identity,
+            Activation::Relu,
+            Activation::LeakyRelu(0.01),
+            Activation::LeakyRelu(0.2),
+            Activation::Tanh,
+            Activation::Sigmoid,
+            Activation::Softplus,
+            Activation::Erf,
+            Activation::Gelu,
+        ] {
+            assert_eq!(a.to_string().parse::<Activation>(), Ok(a));
+        }
+        assert!("leaky-relu(x)".parse::<Activation>().is_err());
+        assert!("leaky-relu(inf)".parse::<Activation>().is_err());
+        assert!("swish".parse::<Activation>().is_err());
     }
 }
