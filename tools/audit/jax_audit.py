@@ -123,6 +123,9 @@ class Bundle:
     ntk_train: np.ndarray
     alpha: np.ndarray
     pred_test: np.ndarray
+    # τ: eigenvalues of K at or below it were treated as its null space by the Newton step's
+    # fallback (model.json's newton_solver, method "eigen"); 0 for a Cholesky solve.
+    rounding_level: float = 0.0
 
 
 # --------------------------------------------------------------------------------------------
@@ -278,9 +281,19 @@ def load_bundle(path):
         if not np.all(np.isfinite(a)):
             raise BundleError(f"{name}.npy: holds non-finite values")
 
+    solver = model.get("newton_solver", {"method": "cholesky"})
+    method = solver.get("method") if isinstance(solver, dict) else None
+    if method not in ("cholesky", "eigen"):
+        raise BundleError(f"model.json: unknown newton_solver {solver!r}")
+    tau = 0.0
+    if method == "eigen":
+        tau = field(solver, "rounding_level", float)
+        if not (np.isfinite(tau) and tau >= 0):
+            raise BundleError(f"model.json: newton_solver rounding_level {tau} must be ≥ 0")
+
     return Bundle(
         path, widths, activation, slope, parameterization, sigma_w, sigma_b, lam, dtype,
-        kernel, theta0, x_train, y_train, x_test, f0_train, ntk_train, alpha, pred_test,
+        kernel, theta0, x_train, y_train, x_test, f0_train, ntk_train, alpha, pred_test, tau,
     )
 
 
@@ -343,16 +356,30 @@ def kernel(j1, j2, form):
     return sum(j1[:, a, :] @ j2[:, a, :].T for a in range(o)) / o
 
 
-def ridge(k, lam, rhs):
+def ridge(k, lam, rhs, tau=0.0):
     """(α, λ_min(K), λ_max(K)) for (K + λI) α = rhs, by the eigendecomposition of K.
 
-    With negative eigenvalues clamped to 0, as in experiments/src/tangent/kernel_ridge.rs's
-    fallback; for the positive semi-definite K that f64 autodiff gives, this is the plain solve.
+    As experiments/src/tangent/kernel_ridge.rs: for τ > 0 (the bundle's fallback) the
+    eigenvalues at or below τ are K's null space and drop out of α; otherwise negative ones
+    are clamped to 0, which for the positive semi-definite K of f64 autodiff is the plain solve.
+    λ_min is that of the eigenvalues kept.
     """
     values, vectors = np.linalg.eigh((k + k.T) / 2)
+    keep = values > tau if tau > 0 else np.ones_like(values, dtype=bool)
     values = np.maximum(values, 0.0)
-    alpha = vectors @ ((vectors.T @ rhs) / (values + lam)[:, None])
-    return alpha, values[0], values[-1]
+    scale = np.where(keep, 1.0 / (values + lam), 0.0)
+    alpha = vectors @ ((vectors.T @ rhs) * scale[:, None])
+    kept = values[keep]
+    return alpha, kept[0], kept[-1]
+
+
+def kept_projector(k, tau):
+    """P = V_kept V_keptᵀ for K's eigenvalues above τ, or None when nothing was dropped."""
+    if tau <= 0:
+        return None
+    values, vectors = np.linalg.eigh((k + k.T) / 2)
+    v = vectors[:, values > tau]
+    return v @ v.T
 
 
 # --------------------------------------------------------------------------------------------
@@ -401,7 +428,7 @@ def audit(b):
     j_train = jacobian(f, theta, x_train, o)
     k = kernel(j_train, j_train, b.kernel)
     r = as_rhs(b.y_train - f0)
-    alpha, k_min, k_max = ridge(k, b.lam, r)
+    alpha, k_min, k_max = ridge(k, b.lam, r, b.rounding_level)
     alpha = alpha.reshape(n, o)
     a_norm = k_max + b.lam
     kappa = a_norm / (k_min + b.lam)
@@ -428,7 +455,13 @@ def audit(b):
     # with it to the forward threshold.
     a_b = b.ntk_train + b.lam * np.eye(b.ntk_train.shape[0])
     r_b, alpha_b = as_rhs(b.y_train - b.f0_train), as_rhs(b.alpha)
-    residual = norm(a_b @ alpha_b - r_b) / (a_norm * norm(alpha_b) + norm(r_b))
+    res_b = a_b @ alpha_b - r_b
+    # After the fallback, α solves the system on the eigenvectors above τ only; the residual
+    # in the dropped directions is the part of Y − f0 left unfit by design.
+    p_kept = kept_projector(b.ntk_train, b.rounding_level)
+    if p_kept is not None:
+        res_b, r_b = p_kept @ res_b, p_kept @ r_b
+    residual = norm(res_b) / (a_norm * norm(alpha_b) + norm(r_b))
 
     forward_rows = [
         Row("f0_train", "JAX f(X; θ₀)", rel_err(f0, b.f0_train), tol["forward"]),

@@ -20,6 +20,7 @@ pub(super) struct Bundle<'a, T: Real> {
     pub k: &'a Matrix<f64>,
     pub alpha: &'a Matrix<f64>,
     pub pred_test: &'a [f64],
+    pub solver: &'a crate::tangent::RidgeSolver,
     pub form: KernelForm,
 }
 
@@ -122,6 +123,9 @@ fn write_bundle<T: Real>(dir: &Path, cfg: &Config, ds: &Dataset, b: &Bundle<'_, 
             KernelForm::Traced => "ntk_train is n×n, the output trace (1/o)·Σ_a K[(i,a),(j,a)]; alpha is n×o",
         },
         "loss": "1/(2n)·‖f − Y‖²_F",
+        // How α was solved: "cholesky", or "eigen" with the rounding level τ below which
+        // eigenvalues of K were treated as its null space (tangent/kernel_ridge.rs).
+        "newton_solver": serde_json::to_value(b.solver)?,
         "layout": layout,
     });
     write_json(&dir.join("model.json"), &model_json)

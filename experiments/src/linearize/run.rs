@@ -144,7 +144,8 @@ pub(super) fn run_typed<T: Real>(
     };
     if let Some(dir) = &cfg.dump {
         let pred = &summary.test_predictions.newton;
-        dump_bundle(dir, cfg, ds, &mlp, &st, &k, &alpha, pred, form)?;
+        let solver = &summary.newton_solver;
+        dump_bundle(dir, cfg, ds, &mlp, &st, (&k, &alpha, pred), solver, form)?;
     }
     Ok(summary)
 }
@@ -212,9 +213,8 @@ fn dump_bundle<T: Real>(
     ds: &Dataset,
     mlp: &Mlp,
     st: &Start<T>,
-    k: &Matrix<f64>,
-    alpha: &Matrix<f64>,
-    pred_test: &[f64],
+    (k, alpha, pred_test): (&Matrix<f64>, &Matrix<f64>, &[f64]),
+    solver: &RidgeSolver,
     form: KernelForm,
 ) -> Result<()> {
     let bundle = super::audit::Bundle {
@@ -224,6 +224,7 @@ fn dump_bundle<T: Real>(
         k,
         alpha,
         pred_test,
+        solver,
         form,
     };
     super::audit::dump(dir, cfg, ds, &bundle)
