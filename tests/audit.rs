@@ -9,6 +9,9 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+mod common;
+use common::TINY_RUNS;
+
 fn python() -> Option<PathBuf> {
     let p = std::env::var_os("TANGENT_AUDIT_PYTHON").map(PathBuf::from);
     if p.is_none() {
@@ -24,16 +27,8 @@ fn python() -> Option<PathBuf> {
 fn dump(dir: &Path, extra: &[&str]) {
     let _ = std::fs::remove_dir_all(dir);
     let out = Command::new(env!("CARGO_BIN_EXE_tangent"))
-        .args([
-            "linearize",
-            "--n-train",
-            "30",
-            "--n-test",
-            "40",
-            "--widths",
-            "64,32",
-        ])
-        .args(["--steps", "20", "-q", "--no-write", "--dump"])
+        .args(TINY_RUNS[0].1)
+        .args(["-q", "--no-write", "--dump"])
         .arg(dir)
         .args(extra)
         .output()

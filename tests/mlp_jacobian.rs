@@ -9,16 +9,7 @@ use linalg::{MatRef, Matrix};
 mod common;
 use common::{dot, random_matrix, random_vec, rel_diff};
 
-const ACTIVATIONS: [Activation; 8] = [
-    Activation::Identity,
-    Activation::Relu,
-    Activation::LeakyRelu(0.1),
-    Activation::Tanh,
-    Activation::Sigmoid,
-    Activation::Softplus,
-    Activation::Erf,
-    Activation::Gelu,
-];
+const ACTIVATIONS: [Activation; 8] = Activation::EVERY;
 
 const SHAPES: [(usize, &[usize], usize); 3] = [(3, &[5], 2), (4, &[5, 3], 3), (2, &[4, 3, 5], 2)];
 

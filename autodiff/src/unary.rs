@@ -297,6 +297,21 @@ pub enum Activation {
     Gelu,
 }
 
+impl Activation {
+    /// Every activation once, the leaky ReLU with slope 0.1 (a slope that keeps its two sides
+    /// easy to tell apart): what the derivative tests and `tangent selfcheck` sweep over.
+    pub const EVERY: [Activation; 8] = [
+        Activation::Identity,
+        Activation::Relu,
+        Activation::LeakyRelu(0.1),
+        Activation::Tanh,
+        Activation::Sigmoid,
+        Activation::Softplus,
+        Activation::Erf,
+        Activation::Gelu,
+    ];
+}
+
 macro_rules! dispatch {
     ($self:expr, $method:ident ( $($arg:expr),* )) => {
         match *$self {

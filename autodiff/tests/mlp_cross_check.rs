@@ -84,16 +84,7 @@ fn cross_check(net: &Mlp, n: usize, seed: u64) {
 }
 
 fn activation(i: usize) -> Activation {
-    [
-        Activation::Tanh,
-        Activation::Relu,
-        Activation::Gelu,
-        Activation::Erf,
-        Activation::Softplus,
-        Activation::Identity,
-        Activation::Sigmoid,
-        Activation::LeakyRelu(0.1),
-    ][i]
+    Activation::EVERY[i]
 }
 
 proptest! {

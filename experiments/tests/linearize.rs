@@ -2,30 +2,24 @@
 //! CG solve, the closed-form linearised GD against explicit steps, and the lazy-training
 //! ordering (a wide network stays closer to its linearisation than a narrow one).
 
-use experiments::data::{self, DataConfig, DataSpec};
-use experiments::linearize::closed_form_check::closed_form_vs_steps;
+use experiments::data;
+use experiments::linearize::closed_form_check::{closed_form_vs_steps, standard_case};
 use experiments::linearize::{self, Config, KernelChoice};
 use experiments::model::{self, ModelConfig};
 use experiments::progress::Silent;
 use linalg::Matrix;
 
+/// The certified standard case (40 digits, λ = 1e-3) at another width and step count.
 fn small(width: usize, steps: usize) -> Config {
+    let base = standard_case();
     Config {
-        data: DataConfig {
-            spec: DataSpec::Digits,
-            n_train: 40,
-            n_test: 30,
-            seed: 3,
-        },
         model: ModelConfig {
             widths: vec![width],
-            seed: 7,
-            ..Default::default()
+            ..base.model.clone()
         },
-        lambda: 1e-3,
         steps,
         kernel_change: true,
-        ..Default::default()
+        ..base
     }
 }
 
@@ -48,7 +42,7 @@ fn kernel_solve_equals_parameter_space_cg() {
 
 #[test]
 fn closed_form_linearised_gd_equals_explicit_steps() {
-    let c = closed_form_vs_steps(&small(32, 60)).unwrap();
+    let c = closed_form_vs_steps(&standard_case()).unwrap();
     assert!(
         c.moved > 1e-2,
         "the linearised model must have moved ({})",
@@ -316,23 +310,11 @@ fn traced_audit_bundle_says_which_trace() {
 #[test]
 fn f32_fallback_below_the_rounding_level_matches_f64() {
     let cfg = |dtype| Config {
-        data: DataConfig {
-            spec: DataSpec::Digits,
-            n_train: 40,
-            n_test: 30,
-            seed: 3,
-        },
-        model: ModelConfig {
-            widths: vec![4],
-            seed: 7,
-            ..Default::default()
-        },
         lambda: 1e-9,
-        steps: 2,
         kernel: KernelChoice::Full,
         kernel_change: false,
         dtype,
-        ..Default::default()
+        ..small(4, 2)
     };
     let a = linearize::run_with(&cfg(linearize::Dtype::F64), &mut Silent).unwrap();
     let b = linearize::run_with(&cfg(linearize::Dtype::F32), &mut Silent).unwrap();

@@ -19,7 +19,7 @@ fn parse_init(s: &str) -> Result<Init, String> {
 // script can be adjusted by appending options.
 #[command(args_override_self = true)]
 pub struct LotteryArgs {
-    /// Starting settings. quick (default; 107 s measured on 2 cores): LeNet-300-100 on the
+    /// Starting settings. quick (default; 57 s measured on 2 cores): LeNet-300-100 on the
     /// embedded digits, 3 seeds, 14 rounds to 4.8% of the weights. frankle-carbin-2019: the
     /// paper's MNIST setup (Adam 1.2e-3, batch 60, 50,000 iterations, layer-wise 20%/10%, 18
     /// rounds, 5 seeds; one training measured at 69 s on 2 cores, so about 1 hour per seed and

@@ -11,6 +11,9 @@ pub struct Table {
     pub headers: Vec<String>,
     /// Rows (each as long as `headers`).
     pub rows: Vec<Vec<String>>,
+    /// Columns besides the first that hold prose and are left-aligned in the terminal.
+    #[serde(skip)]
+    pub text_columns: Vec<usize>,
 }
 
 impl Table {
@@ -20,7 +23,14 @@ impl Table {
             title: title.into(),
             headers: headers.iter().map(|h| h.to_string()).collect(),
             rows: vec![],
+            text_columns: vec![],
         }
+    }
+
+    /// Left-aligns column `j` in the terminal (for prose, such as references).
+    pub fn text_column(mut self, j: usize) -> Self {
+        self.text_columns.push(j);
+        self
     }
 
     /// Appends one row.
@@ -46,6 +56,10 @@ impl Table {
                 let c = r.get(j).map(String::as_str).unwrap_or("");
                 let pad = w - c.chars().count();
                 if j == 0 {
+                    s.push_str(c);
+                    s.push_str(&" ".repeat(pad));
+                } else if self.text_columns.contains(&j) {
+                    s.push_str("  ");
                     s.push_str(c);
                     s.push_str(&" ".repeat(pad));
                 } else {

@@ -71,20 +71,10 @@ fn primitive_checks() -> Vec<Check> {
 
 /// Every activation × both parameterisations × two depths.
 fn networks() -> Vec<Mlp> {
-    let acts = [
-        Activation::Identity,
-        Activation::Relu,
-        Activation::LeakyRelu(0.1),
-        Activation::Tanh,
-        Activation::Sigmoid,
-        Activation::Softplus,
-        Activation::Erf,
-        Activation::Gelu,
-    ];
     let shapes: [(usize, &[usize], usize); 2] = [(3, &[6], 2), (4, &[5, 4], 3)];
     let mut nets = Vec::new();
     for (d, hidden, o) in shapes {
-        for act in acts {
+        for act in Activation::EVERY {
             for par in [Parameterization::Standard, Parameterization::Ntk] {
                 if let Ok(n) = Mlp::new(d, hidden, o, act, par, 1.3, 0.4) {
                     nets.push(n);

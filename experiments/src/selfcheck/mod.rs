@@ -119,7 +119,8 @@ impl Certificate {
                 "result",
                 "reference",
             ],
-        );
+        )
+        .text_column(5);
         for c in &self.checks {
             t.row([
                 c.name.clone(),

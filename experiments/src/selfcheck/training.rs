@@ -1,35 +1,12 @@
 //! The closed-form GD curve of the linearised model against GD stepped on it.
 
 use super::Check;
-use crate::data::{DataConfig, DataSpec};
-use crate::linearize::closed_form_check::closed_form_vs_steps;
-use crate::linearize::Config;
-use crate::model::ModelConfig;
-
-/// A small `linearize` run: 40 training digits, one hidden layer of 32, 60 steps.
-fn small() -> Config {
-    Config {
-        data: DataConfig {
-            spec: DataSpec::Digits,
-            n_train: 40,
-            n_test: 30,
-            seed: 3,
-        },
-        model: ModelConfig {
-            widths: vec![32],
-            seed: 7,
-            ..Default::default()
-        },
-        lambda: 1e-3,
-        steps: 60,
-        ..Default::default()
-    }
-}
+use crate::linearize::closed_form_check::{closed_form_vs_steps, standard_case};
 
 /// One row: ‖f_closed − f_stepped‖ / ‖f_stepped − f₀‖ on the test inputs (+∞ when the model
 /// did not move, which would make the comparison vacuous).
 pub(super) fn checks() -> Vec<Check> {
-    let gap = match closed_form_vs_steps(&small()) {
+    let gap = match closed_form_vs_steps(&standard_case()) {
         Ok(c) if c.moved > 1e-2 => c.gap,
         _ => f64::INFINITY,
     };
