@@ -27,7 +27,9 @@ pub fn tanh_f32(x: f32) -> f32 {
         21_844.0 / 6_081_075.0,
         -929_569.0 / 638_512_875.0,
     ];
-    let a = x.abs().min(10.0);
+    // A comparison rather than `min`, so that NaN passes through (min would turn it into 10)
+    // and the loop needs no masked store for a NaN branch.
+    let a = if x.abs() > 10.0 { 10.0 } else { x.abs() };
     let s = a * a;
     let mut p = SERIES[6];
     for &c in SERIES[..6].iter().rev() {
@@ -36,11 +38,7 @@ pub fn tanh_f32(x: f32) -> f32 {
     let small = a + a * s * p;
     let big = 1.0 - 2.0 / (exp_f32_reduced(2.0 * a) + 1.0);
     let t = if a < 0.55 { small } else { big };
-    if x.is_nan() {
-        x
-    } else {
-        t.copysign(x)
-    }
+    t.copysign(x)
 }
 
 /// e^y for 0 ≤ y ≤ 20 (the range [`tanh_f32`] needs), by range reduction to |r| ≤ ln 2 / 2.
@@ -52,7 +50,8 @@ fn exp_f32_reduced(y: f32) -> f32 {
     const LN2_LO: f32 = 1.428_606_8e-6;
     // Adding and subtracting 1.5·2²³ rounds to the nearest integer without SSE4.1's roundps.
     const ROUND: f32 = 12_582_912.0;
-    let k = (y * std::f32::consts::LOG2_E + ROUND) - ROUND;
+    let shifted = y * std::f32::consts::LOG2_E + ROUND;
+    let k = shifted - ROUND;
     let r = (y - k * LN2_HI) - k * LN2_LO;
     let mut p = 1.0 / 5040.0;
     for c in [
@@ -66,8 +65,12 @@ fn exp_f32_reduced(y: f32) -> f32 {
     ] {
         p = p * r + c;
     }
-    // 2^k by writing k + 127 into the exponent field (0 ≤ k ≤ 29 here).
-    p * f32::from_bits(((k as i32 + 127) as u32) << 23)
+    // 2^k by writing k + 127 into the exponent field (0 ≤ k ≤ 29 here). k sits in the low
+    // mantissa bits of `shifted` (whose bits are those of 1.5·2²³ plus k), so integer
+    // arithmetic on those bits gives it; `k as i32` would be a saturating float-to-int cast,
+    // which the vectoriser splits into one scalar conversion per lane.
+    let k_bits = shifted.to_bits().wrapping_sub(ROUND.to_bits());
+    p * f32::from_bits(k_bits.wrapping_add(127) << 23)
 }
 
 #[cfg(test)]

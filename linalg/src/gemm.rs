@@ -14,7 +14,10 @@ use crate::real::Real;
 mod driver;
 mod gemv;
 mod kernels;
+mod pack;
 mod typed;
+
+use driver::Epilogue;
 
 /// Whether an operand enters a product as itself or transposed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -75,7 +78,41 @@ pub fn gemm_with<T: Real>(
     beta: T,
     c: MatMut<'_, T>,
 ) -> Result<()> {
-    gemm_dispatch(selected_kernel(), par, alpha, a, b, beta, c)
+    gemm_dispatch(selected_kernel(), par, alpha, a, b, beta, c, None)
+}
+
+/// C ← g(αAB + βC): [`gemm_with`], then `g(i, j0, row)` on every run `row` of finished
+/// entries C[i, j0..j0 + row.len()], each entry exactly once.
+///
+/// This is a GEMM epilogue (as in BLIS and CUTLASS): where C's rows are contiguous, each
+/// thread applies `g` to the tiles it computed right after their last rank update, while
+/// they are still in its cache, instead of a second pass over C. A network layer uses it for
+/// bias and activation. Elementwise `g` gives the same bits as calling it after the product,
+/// on any number of threads.
+pub fn gemm_then<T: Real>(
+    par: Par,
+    alpha: T,
+    a: MatRef<'_, T>,
+    b: MatRef<'_, T>,
+    beta: T,
+    c: MatMut<'_, T>,
+    g: &(dyn Fn(usize, usize, &mut [T]) + Sync),
+) -> Result<()> {
+    gemm_dispatch(selected_kernel(), par, alpha, a, b, beta, c, Some(g))
+}
+
+/// `g` on every row of C, outside the product (for the routes without a packed epilogue).
+fn apply_rows<T: Real>(mut c: MatMut<'_, T>, g: &(dyn Fn(usize, usize, &mut [T]) + Sync)) {
+    let mut row = vec![T::zero(); c.cols()];
+    for i in 0..c.rows() {
+        for (j, r) in row.iter_mut().enumerate() {
+            *r = c.get(i, j);
+        }
+        g(i, 0, &mut row);
+        for (j, &r) in row.iter().enumerate() {
+            c.set(i, j, r);
+        }
+    }
 }
 
 /// A micro-kernel family for [`gemm_with_kernel`]: which instruction set computes the tiles.
@@ -186,7 +223,7 @@ pub fn gemm_with_kernel<T: Real>(
             },
         });
     }
-    gemm_dispatch(kernel, par, alpha, a, b, beta, c)
+    gemm_dispatch(kernel, par, alpha, a, b, beta, c, None)
 }
 
 /// Products with fewer multiply-adds than this use a direct loop: packing would cost more
@@ -196,6 +233,7 @@ const TINY_FLOPS: usize = 8 * 1024;
 /// rayon fork-join would cost more than the second core gives back.
 const PARALLEL_FLOPS: usize = 1 << 20;
 
+#[allow(clippy::too_many_arguments)]
 fn gemm_dispatch<T: Real>(
     kernel: Kernel,
     par: Par,
@@ -203,7 +241,8 @@ fn gemm_dispatch<T: Real>(
     a: MatRef<'_, T>,
     b: MatRef<'_, T>,
     beta: T,
-    c: MatMut<'_, T>,
+    mut c: MatMut<'_, T>,
+    epilogue: Epilogue<'_, T>,
 ) -> Result<()> {
     if a.cols() != b.rows() {
         let (expected, got) = ((a.cols(), b.cols()), (b.rows(), b.cols()));
@@ -217,32 +256,37 @@ fn gemm_dispatch<T: Real>(
     if m == 0 || n == 0 {
         return Ok(());
     }
+    let packed = k > 0
+        && alpha != T::zero()
+        && m > 1
+        && n > 1
+        && m.saturating_mul(n).saturating_mul(k) >= TINY_FLOPS
+        && typed::is_supported::<T>();
+    if let Some(g) = epilogue {
+        if !(packed && c.col_stride() == 1) {
+            gemm_dispatch(kernel, par, alpha, a, b, beta, c.rb(), None)?;
+            apply_rows(c, g);
+            return Ok(());
+        }
+    }
     if k == 0 || alpha == T::zero() {
         scale(beta, c);
         return Ok(());
     }
     // The kernels store rows of C as vectors: hand them Cᵀ = BᵀAᵀ when C is column-major.
     if c.col_stride() != 1 && c.row_stride().unsigned_abs() < c.col_stride().unsigned_abs() {
-        return gemm_dispatch(kernel, par, alpha, b.t(), a.t(), beta, c.t());
+        return gemm_dispatch(kernel, par, alpha, b.t(), a.t(), beta, c.t(), None);
     }
     let flops = m.saturating_mul(n).saturating_mul(k);
     let parallel = par == Par::Rayon && flops >= PARALLEL_FLOPS;
     if n == 1 {
         gemv::gemv(parallel, alpha, a, b, beta, c);
-        return Ok(());
-    }
-    if m == 1 {
+    } else if m == 1 {
         gemv::gemv(parallel, alpha, b.t(), a.t(), beta, c.t());
-        return Ok(());
-    }
-    if flops < TINY_FLOPS {
+    } else if !packed {
         gemm_direct(alpha, a, b, beta, c);
-        return Ok(());
-    }
-    if typed::is_supported::<T>() {
-        typed::run(kernel, parallel, alpha, a, b, beta, c);
     } else {
-        gemm_direct(alpha, a, b, beta, c);
+        typed::run(kernel, parallel, alpha, a, b, beta, c, epilogue);
     }
     Ok(())
 }

@@ -35,7 +35,8 @@ pub use eigen::{
 };
 pub use error::{Dims, LinalgError, Result};
 pub use gemm::{
-    gemm, gemm_op, gemm_op_with, gemm_with, matmul, matmul_with, matvec, matvec_with, Op, Par,
+    gemm, gemm_op, gemm_op_with, gemm_then, gemm_with, matmul, matmul_with, matvec, matvec_with,
+    Op, Par,
 };
 pub use lanczos::{lanczos_extremes, LanczosResult};
 pub use matrix::{MatMut, MatRef, Matrix};

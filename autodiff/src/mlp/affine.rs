@@ -21,7 +21,7 @@
 //! stacked as a (k·n)×width matrix goes through one GEMM instead of k matrix-vector products.
 
 use crate::error::{AdError, Result};
-use linalg::{gemm_with, MatMut, MatRef, Par, Real};
+use linalg::{gemm_then, gemm_with, MatMut, MatRef, Par, Real};
 
 /// One dense layer's parameters and scales, borrowed from θ.
 #[derive(Clone, Copy)]
@@ -81,6 +81,37 @@ impl<'a, T: Real> Affine<'a, T> {
     pub fn forward(&self, a: MatRef<'_, T>, mut h: MatMut<'_, T>, par: Par) -> Result<()> {
         gemm_with(par, self.w_scale, a, self.w.t(), T::zero(), h.rb())?;
         add_scaled_row(h, self.b_scale, self.b)
+    }
+
+    /// Forward with an elementwise map: h ← post(s·a Wᵀ + σ_b·1 bᵀ). The bias and
+    /// `post(i, j0, row)` (row i of h from column j0) run as the GEMM's epilogue on each
+    /// finished row segment, while it is in cache, instead of as passes over h of their own;
+    /// the bits are those of [`Self::forward`] followed by `post`.
+    pub fn forward_mapped(
+        &self,
+        a: MatRef<'_, T>,
+        h: MatMut<'_, T>,
+        par: Par,
+        post: &(dyn Fn(usize, usize, &mut [T]) + Sync),
+    ) -> Result<()> {
+        if self.b.len() != h.cols() {
+            return Err(shape_err(format!(
+                "row of {} entries added to {} columns",
+                self.b.len(),
+                h.cols()
+            )));
+        }
+        let (c, b) = (self.b_scale, self.b);
+        let epilogue = |i: usize, j0: usize, row: &mut [T]| {
+            if c != T::zero() {
+                for (v, &bj) in row.iter_mut().zip(&b[j0..]) {
+                    *v += c * bj;
+                }
+            }
+            post(i, j0, row);
+        };
+        gemm_then(par, self.w_scale, a, self.w.t(), T::zero(), h, &epilogue)?;
+        Ok(())
     }
 
     /// JVP, input part: ḣ ← s·ȧ Wᵀ + β·ḣ. The rows of ȧ may stack any number of tangents.

@@ -1,7 +1,7 @@
 //! The network's one-call entry points: f(X; θ), J·θ̇, Jᵀu and the MSE loss with its
 //! gradient, each one pass of the matching mode of the layer engine over [`mlp`].
 
-use super::eval::LayerEval;
+use super::eval::{Activations, LayerEval};
 use super::forward::{Forward, Seeds};
 use super::net::Mlp;
 use super::ops::mlp;
@@ -13,7 +13,8 @@ impl Mlp {
     /// f(X; θ): the n×o outputs for the n×d inputs X (one sample per row).
     pub fn forward<T: Real>(&self, theta: &[T], x: MatRef<'_, T>) -> Result<Matrix<T>> {
         self.check_inputs(theta, x)?;
-        mlp(&mut LayerEval::new(theta, Par::Rayon), self, x.to_owned())
+        let input = Activations::Input(x);
+        Ok(mlp(&mut LayerEval::new(theta, Par::Rayon), self, input)?.into_owned())
     }
 
     /// (f, J·θ̇): the outputs and their directional derivative along θ̇ ∈ Rᵖ, both n×o, by one

@@ -42,7 +42,7 @@ pub mod ops;
 pub mod reverse;
 
 pub use affine::Affine;
-pub use eval::LayerEval;
+pub use eval::{Activations, LayerEval};
 pub use forward::{Forward, LayerDual, Seeds, Tangent};
 pub use hvp::{gauss_newton_vp, mse_hvp};
 pub use init::{Init, NormalStream};

@@ -28,16 +28,28 @@ pub trait Ops<T: Real> {
     fn affine(&mut self, layer: &Layer, input: Self::Value) -> Result<Self::Value>;
     /// a = φ(z), entry by entry.
     fn unary(&mut self, act: Activation, input: Self::Value) -> Result<Self::Value>;
+    /// a = φ(s·a Wᵀ + σ_b·1 bᵀ): a hidden layer. An implementation may fuse the two (plain
+    /// evaluation does, in the GEMM's epilogue); the default runs them one after the other.
+    fn affine_unary(
+        &mut self,
+        layer: &Layer,
+        act: Activation,
+        input: Self::Value,
+    ) -> Result<Self::Value> {
+        let z = self.affine(layer, input)?;
+        self.unary(act, z)
+    }
 }
 
 /// The network f(x; θ): affine layers with φ between them and none after the last.
 pub fn mlp<T: Real, O: Ops<T>>(o: &mut O, net: &Mlp, x: O::Value) -> Result<O::Value> {
     let mut h = x;
     for layer in net.layers() {
-        h = o.affine(layer, h)?;
-        if !layer.is_last {
-            h = o.unary(net.activation(), h)?;
-        }
+        h = if layer.is_last {
+            o.affine(layer, h)?
+        } else {
+            o.affine_unary(layer, net.activation(), h)?
+        };
     }
     Ok(h)
 }
@@ -67,6 +79,11 @@ impl<T: Real> UnaryVisitor for MapValue<'_, T> {
     fn visit<U: Unary + Copy + Sync>(self, u: U) {
         map_in_place(self.0, |v| u.value(v));
     }
+}
+
+/// d ← φ'(x) given d = φ(x) on entry, for every entry of `d` and `x` (of equal length).
+pub(crate) fn slopes_in_place<T: Real>(act: Activation, d: &mut [T], x: &[T]) {
+    act.visit(MapSlope { d, x });
 }
 
 /// d ← φ'(x) given d = φ(x) on entry, with φ's concrete type.
@@ -137,9 +154,6 @@ pub(crate) fn affine_forward<T: Real>(
 /// φ'(z) entry by entry, given z and y = φ(z).
 pub(crate) fn slopes<T: Real>(act: Activation, x: &Matrix<T>, y: &Matrix<T>) -> Matrix<T> {
     let mut d = y.clone();
-    act.visit(MapSlope {
-        d: d.as_mut_slice(),
-        x: x.as_slice(),
-    });
+    slopes_in_place(act, d.as_mut_slice(), x.as_slice());
     d
 }

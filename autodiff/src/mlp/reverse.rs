@@ -8,9 +8,12 @@
 
 use super::affine::Affine;
 use super::net::Layer;
-use super::ops::{affine_forward, map_activation, slopes, Ops};
+use super::ops::{
+    affine_forward, map_activation, map_activation_in_place, slopes, slopes_in_place, Ops,
+};
 use crate::error::{AdError, Result};
 use crate::unary::Activation;
+use linalg::mem::SharedMut;
 use linalg::{MatMut, MatRef, Matrix, Par, Real};
 
 /// What produced a tape node.
@@ -114,6 +117,49 @@ impl<T: Real> Ops<T> for Reverse<'_, T> {
             input,
             value,
             slope: Some(slope),
+        });
+        Ok(self.tape.nodes.len() - 1)
+    }
+    /// z, φ(z) and φ'(z) from one GEMM: bias, φ and φ' run in its epilogue on each finished
+    /// row segment of z, which then goes to memory once instead of being read back twice.
+    fn affine_unary(&mut self, layer: &Layer, act: Activation, input: usize) -> Result<usize> {
+        let aff = layer.affine(self.tape.theta)?;
+        let x = &self.tape.nodes[input].value;
+        let (n, w) = (x.rows(), aff.n_out());
+        let mut z = Matrix::<T>::zeros(n, w);
+        let mut a = Matrix::<T>::zeros(n, w);
+        let mut d = Matrix::<T>::zeros(n, w);
+        let (ap, dp) = (
+            SharedMut::new(a.as_mut_slice().as_mut_ptr()),
+            SharedMut::new(d.as_mut_slice().as_mut_ptr()),
+        );
+        let post = |i: usize, j0: usize, row: &mut [T]| {
+            // SAFETY: a and d are n×w like z, and the epilogue hands out each (i, j0..) run of
+            // z once, so the same runs of a and d are written by one thread only.
+            let (a_row, d_row) = unsafe {
+                (
+                    std::slice::from_raw_parts_mut(ap.get().add(i * w + j0), row.len()),
+                    std::slice::from_raw_parts_mut(dp.get().add(i * w + j0), row.len()),
+                )
+            };
+            a_row.copy_from_slice(row);
+            map_activation_in_place(act, a_row);
+            d_row.copy_from_slice(a_row);
+            slopes_in_place(act, d_row, row);
+        };
+        aff.forward_mapped(x.as_ref(), z.as_mut(), self.par, &post)?;
+        self.tape.nodes.push(Node {
+            op: NodeOp::Affine(*layer),
+            input,
+            value: z,
+            slope: None,
+        });
+        let z_node = self.tape.nodes.len() - 1;
+        self.tape.nodes.push(Node {
+            op: NodeOp::Unary(act),
+            input: z_node,
+            value: a,
+            slope: Some(d),
         });
         Ok(self.tape.nodes.len() - 1)
     }

@@ -10,15 +10,19 @@
 //!       for jr in 0..NC step NR     // B micro-panel stays in L1 across the ir loop
 //!         for ir in 0..MC step MR
 //!           micro-kernel: C[ir.., jr..] ← α·Ã·B̃ + β'·C
+//!   epilogue on each task's finished rows (after the last pc)
 //! ```
 //!
-//! Every entry of C belongs to exactly one micro-kernel call per `pc` step, and the `pc` steps
-//! run in order, so the arithmetic (and hence every bit of the result) is fixed by the shape
-//! and the kernel alone: thread count and task split only decide *who* computes a tile.
-//! Packing reads through the views' row and column strides, which is how transposed and
-//! strided operands enter the same code.
+//! With several threads, consecutive `pc` steps whose packed B fits in [`GROUP_B_BYTES`] share
+//! one parallel region (B packed for all of them, then each task runs them in order on its own
+//! rows): a network layer's product (k of a few hundred) then forks twice instead of twice per
+//! step. Every entry of C belongs to exactly one micro-kernel call per `pc` step, and the
+//! steps run in order, so the arithmetic (and hence every bit of the result) is fixed by the
+//! shape and the kernel alone: thread count, grouping and task split only decide *who*
+//! computes a tile and when.
 
 use super::kernels::MicroKernel;
+use super::pack::{pack_a, pack_b};
 use crate::matrix::{MatMut, MatRef};
 use crate::mem::SharedMut;
 use crate::real::Real;
@@ -83,233 +87,93 @@ fn balanced_block(len: usize, max: usize, unit: usize) -> usize {
     len.div_ceil(blocks).div_ceil(unit) * unit
 }
 
-/// Packs the `mc × kc` block `a` into MR-row micro-panels: panel q holds rows q·MR.. as kc
-/// consecutive groups of MR values (column p of the panel), zero-padded past the last row.
-///
-/// # Safety
-/// `dst` must hold `mc.div_ceil(mr)·mr·kc` values.
-unsafe fn pack_a<T: Real>(a: MatRef<'_, T>, mr: usize, dst: *mut T) {
-    // A compile-time MR lets the full-panel loops unroll; other values take the generic path.
-    match mr {
-        4 => pack_a_mr::<T, 4>(a, dst),
-        6 => pack_a_mr::<T, 6>(a, dst),
-        14 => pack_a_mr::<T, 14>(a, dst),
-        _ => pack_a_any(a, mr, dst, 0),
-    }
+/// What to do with each finished row segment of C: called once per segment, by the thread
+/// that computed it, with (row, first column, the segment's values), after the last rank
+/// update, while the segment is still in that core's cache.
+pub(crate) type Epilogue<'e, T> = Option<&'e (dyn Fn(usize, usize, &mut [T]) + Sync)>;
+
+/// Packed B bytes that one parallel region may hold: with several threads, the rank updates
+/// of up to this much B run inside one region, so a product with a small k (a network layer)
+/// pays two fork-joins per NC block instead of two per KC step.
+const GROUP_B_BYTES: usize = 4 << 20;
+
+/// The blocking of one product: block sizes, the split of A's rows over tasks and how many
+/// rank updates share a parallel region.
+struct Plan {
+    m: usize,
+    k: usize,
+    n: usize,
+    mr: usize,
+    nr: usize,
+    kc_blk: usize,
+    nc_blk: usize,
+    threads: usize,
+    m_panels: usize,
+    m_blocks: usize,
+    /// Rank updates (KC steps) per parallel region.
+    group: usize,
 }
 
-unsafe fn pack_a_mr<T: Real, const MR: usize>(a: MatRef<'_, T>, dst: *mut T) {
-    let (mc, kc) = (a.rows(), a.cols());
-    let (rs, cs) = (a.row_stride(), a.col_stride());
-    let src = a.as_ptr();
-    let full = mc / MR;
-    for q in 0..full {
-        let panel = dst.add(q * MR * kc);
-        let base = src.offset((q * MR) as isize * rs);
-        if rs == 1 {
-            // Column-major source (a transposed row-major matrix): MR contiguous values per p.
-            for p in 0..kc {
-                let col = base.offset(p as isize * cs);
-                for i in 0..MR {
-                    *panel.add(p * MR + i) = *col.add(i);
-                }
-            }
-        } else if cs == 1 {
-            let rows: [*const T; MR] = std::array::from_fn(|i| base.offset(i as isize * rs));
-            for p in 0..kc {
-                for (i, row) in rows.iter().enumerate() {
-                    *panel.add(p * MR + i) = *row.add(p);
-                }
-            }
+impl Plan {
+    fn new<T>(spec: &Spec<T>, parallel: bool, m: usize, k: usize, n: usize) -> Plan {
+        let (mr, nr) = (spec.mr, spec.nr);
+        let kc_blk = balanced_block(k, spec.kc, 1);
+        let nc_blk = balanced_block(n, spec.nc, nr);
+        let threads = if parallel {
+            rayon::current_num_threads()
         } else {
-            for p in 0..kc {
-                for i in 0..MR {
-                    *panel.add(p * MR + i) = *base.offset(i as isize * rs + p as isize * cs);
-                }
-            }
+            1
+        };
+        // Row blocks of whole micro-panels, as equal as possible and, when threads share them,
+        // a multiple of the thread count so no thread idles at the end. (Where a row falls
+        // does not change its arithmetic, so this may depend on the thread count.)
+        let m_panels = m.div_ceil(mr);
+        let mut m_blocks = m.div_ceil(spec.mc).max(1);
+        if threads > 1 {
+            m_blocks = m_blocks.div_ceil(threads) * threads;
         }
-    }
-    if full * MR < mc {
-        pack_a_any(a, MR, dst, full);
-    }
-}
-
-/// Generic packing of A's micro-panels from panel `first` on, with zero padding.
-unsafe fn pack_a_any<T: Real>(a: MatRef<'_, T>, mr: usize, dst: *mut T, first: usize) {
-    let (mc, kc) = (a.rows(), a.cols());
-    let (rs, cs) = (a.row_stride(), a.col_stride());
-    let src = a.as_ptr();
-    for q in first..mc.div_ceil(mr) {
-        let i0 = q * mr;
-        let rows = mr.min(mc - i0);
-        let panel = dst.add(q * mr * kc);
-        for p in 0..kc {
-            for i in 0..mr {
-                *panel.add(p * mr + i) = if i < rows {
-                    *src.offset((i0 + i) as isize * rs + p as isize * cs)
-                } else {
-                    T::zero()
-                };
-            }
-        }
-    }
-}
-
-/// Packs columns `[j0, j0 + panels·NR)` of the `kc × nc` block `b` into NR-column
-/// micro-panels: panel q holds kc consecutive rows of NR values, zero-padded past the last
-/// column.
-///
-/// # Safety
-/// `dst` must hold `panels·nr·kc` values.
-unsafe fn pack_b<T: Real>(b: MatRef<'_, T>, nr: usize, j0: usize, panels: usize, dst: *mut T) {
-    match nr {
-        4 => pack_b_nr::<T, 4>(b, j0, panels, dst),
-        8 => pack_b_nr::<T, 8>(b, j0, panels, dst),
-        16 => pack_b_nr::<T, 16>(b, j0, panels, dst),
-        32 => pack_b_nr::<T, 32>(b, j0, panels, dst),
-        _ => {
-            for q in 0..panels {
-                pack_b_any(b, nr, j0 + q * nr, dst.add(q * nr * b.rows()));
-            }
-        }
-    }
-}
-
-unsafe fn pack_b_nr<T: Real, const NR: usize>(
-    b: MatRef<'_, T>,
-    j0: usize,
-    panels: usize,
-    dst: *mut T,
-) {
-    let (kc, nc) = (b.rows(), b.cols());
-    let (rs, cs) = (b.row_stride(), b.col_stride());
-    let src = b.as_ptr();
-    for q in 0..panels {
-        let jq = j0 + q * NR;
-        if jq >= nc {
-            break;
-        }
-        let panel = dst.add(q * NR * kc);
-        if jq + NR > nc {
-            pack_b_any(b, NR, jq, panel);
-            continue;
-        }
-        let base = src.offset(jq as isize * cs);
-        if cs == 1 {
-            // NR contiguous values per row: one fixed-size copy, which compiles to vector
-            // moves (the element loop stayed scalar, through raw pointers that may alias).
-            for p in 0..kc {
-                let row = base.offset(p as isize * rs);
-                std::ptr::copy_nonoverlapping(row, panel.add(p * NR), NR);
-            }
-        } else if rs == 1 {
-            // Column-major source (a transposed row-major matrix, e.g. Wᵀ in a layer's
-            // forward pass): a cache-blocked transpose, PB rows of all NR columns at a time,
-            // so each column's cache line is read once and the writes stay within PB·NR
-            // entries of the panel (a column at a time would stride through the whole panel).
-            const PB: usize = 16;
-            let mut p0 = 0;
-            #[cfg(target_arch = "x86_64")]
-            if NR.is_multiple_of(8)
-                && std::any::TypeId::of::<T>() == std::any::TypeId::of::<f32>()
-                && is_x86_feature_detected!("avx")
-            {
-                // f32 in 8×8 blocks through AVX registers; the scalar loop below takes the
-                // last kc mod 8 rows.
-                let (src, dst) = (base as *const f32, panel as *mut f32);
-                while p0 + 8 <= kc {
-                    for j0 in (0..NR).step_by(8) {
-                        transpose8x8_f32(
-                            src.offset(j0 as isize * cs + p0 as isize),
-                            cs,
-                            dst.add(p0 * NR + j0),
-                            NR,
-                        );
-                    }
-                    p0 += 8;
-                }
-            }
-            while p0 < kc {
-                let pn = PB.min(kc - p0);
-                for j in 0..NR {
-                    let col = base.offset(j as isize * cs + p0 as isize);
-                    for p in 0..pn {
-                        *panel.add((p0 + p) * NR + j) = *col.add(p);
-                    }
-                }
-                p0 += PB;
-            }
+        let step_bytes = kc_blk * nc_blk * std::mem::size_of::<T>();
+        let group = if threads > 1 {
+            (GROUP_B_BYTES / step_bytes.max(1)).clamp(1, k.div_ceil(kc_blk))
         } else {
-            for p in 0..kc {
-                for j in 0..NR {
-                    *panel.add(p * NR + j) = *base.offset(p as isize * rs + j as isize * cs);
-                }
-            }
+            1
+        };
+        Plan {
+            m,
+            k,
+            n,
+            mr,
+            nr,
+            kc_blk,
+            nc_blk,
+            threads,
+            m_panels,
+            m_blocks: m_blocks.min(m_panels),
+            group,
+        }
+    }
+
+    /// First row and row count of row block `ib`.
+    fn block_rows(&self, ib: usize) -> (usize, usize) {
+        let start = (ib * self.m_panels / self.m_blocks) * self.mr;
+        let end = (((ib + 1) * self.m_panels / self.m_blocks) * self.mr).min(self.m);
+        (start, end - start)
+    }
+
+    /// Runs `f(0..count)` on the pool when there are threads and more than one task.
+    fn for_each(&self, count: usize, f: impl Fn(usize) + Sync + Send) {
+        if self.threads > 1 && count > 1 {
+            (0..count).into_par_iter().for_each(f);
+        } else {
+            (0..count).for_each(f);
         }
     }
 }
 
-/// dst[p·ds + j] = src[j·ss + p] for p, j < 8: an 8×8 f32 transpose in AVX registers
-/// (the unpack / shuffle / lane-permute network of Intel's optimisation manual, §11.11).
-///
-/// # Safety
-/// The CPU must have AVX; src must be readable at `j·ss + p` and dst writable at `p·ds + j`
-/// for p, j < 8.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx")]
-unsafe fn transpose8x8_f32(src: *const f32, ss: isize, dst: *mut f32, ds: usize) {
-    use std::arch::x86_64::*;
-    let r: [__m256; 8] = std::array::from_fn(|j| _mm256_loadu_ps(src.offset(j as isize * ss)));
-    let t0 = _mm256_unpacklo_ps(r[0], r[1]);
-    let t1 = _mm256_unpackhi_ps(r[0], r[1]);
-    let t2 = _mm256_unpacklo_ps(r[2], r[3]);
-    let t3 = _mm256_unpackhi_ps(r[2], r[3]);
-    let t4 = _mm256_unpacklo_ps(r[4], r[5]);
-    let t5 = _mm256_unpackhi_ps(r[4], r[5]);
-    let t6 = _mm256_unpacklo_ps(r[6], r[7]);
-    let t7 = _mm256_unpackhi_ps(r[6], r[7]);
-    let u0 = _mm256_shuffle_ps::<0x44>(t0, t2);
-    let u1 = _mm256_shuffle_ps::<0xee>(t0, t2);
-    let u2 = _mm256_shuffle_ps::<0x44>(t1, t3);
-    let u3 = _mm256_shuffle_ps::<0xee>(t1, t3);
-    let u4 = _mm256_shuffle_ps::<0x44>(t4, t6);
-    let u5 = _mm256_shuffle_ps::<0xee>(t4, t6);
-    let u6 = _mm256_shuffle_ps::<0x44>(t5, t7);
-    let u7 = _mm256_shuffle_ps::<0xee>(t5, t7);
-    let out = [
-        _mm256_permute2f128_ps::<0x20>(u0, u4),
-        _mm256_permute2f128_ps::<0x20>(u1, u5),
-        _mm256_permute2f128_ps::<0x20>(u2, u6),
-        _mm256_permute2f128_ps::<0x20>(u3, u7),
-        _mm256_permute2f128_ps::<0x31>(u0, u4),
-        _mm256_permute2f128_ps::<0x31>(u1, u5),
-        _mm256_permute2f128_ps::<0x31>(u2, u6),
-        _mm256_permute2f128_ps::<0x31>(u3, u7),
-    ];
-    for (p, v) in out.into_iter().enumerate() {
-        _mm256_storeu_ps(dst.add(p * ds), v);
-    }
-}
-
-/// Generic packing of one B micro-panel starting at column `jq`, with zero padding.
-unsafe fn pack_b_any<T: Real>(b: MatRef<'_, T>, nr: usize, jq: usize, panel: *mut T) {
-    let (kc, nc) = (b.rows(), b.cols());
-    let (rs, cs) = (b.row_stride(), b.col_stride());
-    let src = b.as_ptr();
-    let cols = nr.min(nc.saturating_sub(jq));
-    for p in 0..kc {
-        for j in 0..nr {
-            *panel.add(p * nr + j) = if j < cols {
-                *src.offset(p as isize * rs + (jq + j) as isize * cs)
-            } else {
-                T::zero()
-            };
-        }
-    }
-}
-
-/// C ← αAB + βC through packing and the micro-kernel of `spec`. Shapes must agree and be
-/// non-empty, with k ≥ 1; C must not alias A or B.
+/// C ← αAB + βC through packing and the micro-kernel of `spec`, then `epilogue` on every
+/// finished row segment. Shapes must agree and be non-empty, with k ≥ 1; C must not alias A
+/// or B; with an epilogue, C's rows must be contiguous (column stride 1).
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn gemm_packed<T: Real>(
     spec: &Spec<T>,
     parallel: bool,
@@ -318,115 +182,184 @@ pub(crate) fn gemm_packed<T: Real>(
     b: MatRef<'_, T>,
     beta: T,
     mut c: MatMut<'_, T>,
+    epilogue: Epilogue<'_, T>,
 ) {
-    let (m, k, n) = (a.rows(), a.cols(), b.cols());
-    debug_assert!(m > 0 && n > 0 && k > 0);
-    let (mr, nr) = (spec.mr, spec.nr);
-    let kc_blk = balanced_block(k, spec.kc, 1);
-    let nc_blk = balanced_block(n, spec.nc, nr);
-    let threads = if parallel {
-        rayon::current_num_threads()
-    } else {
-        1
+    let plan = Plan::new(spec, parallel, a.rows(), a.cols(), b.cols());
+    debug_assert!(plan.m > 0 && plan.n > 0 && plan.k > 0);
+    debug_assert!(epilogue.is_none() || c.col_stride() == 1);
+    let c = Tiles {
+        ptr: SharedMut(c.as_mut_ptr()),
+        rs: c.row_stride(),
+        cs: c.col_stride(),
     };
-    // Row blocks of whole micro-panels, as equal as possible and, when threads share them, a
-    // multiple of the thread count so no thread idles at the end. (Where a row falls does not
-    // change its arithmetic, so this may depend on the thread count.)
-    let m_panels = m.div_ceil(mr);
-    let mut m_blocks = m.div_ceil(spec.mc).max(1);
-    if threads > 1 {
-        m_blocks = m_blocks.div_ceil(threads) * threads;
-    }
-    let m_blocks = m_blocks.min(m_panels);
-    let block_rows = |ib: usize| {
-        let start = (ib * m_panels / m_blocks) * mr;
-        let end = (((ib + 1) * m_panels / m_blocks) * mr).min(m);
-        (start, end - start)
-    };
-    let (rs_c, cs_c) = (c.row_stride(), c.col_stride());
-    let c_ptr = SharedMut(c.as_mut_ptr());
-    let ukr = spec.ukr;
-
-    with_scratch::<T, _>(&PACK_B, kc_blk * nc_blk, |bp| {
+    let (kc_blk, nc_blk) = (plan.kc_blk, plan.nc_blk);
+    let steps: Vec<(usize, usize)> = (0..plan.k)
+        .step_by(kc_blk)
+        .map(|pc| (pc, kc_blk.min(plan.k - pc)))
+        .collect();
+    with_scratch::<T, _>(&PACK_B, plan.group * kc_blk * nc_blk, |bp| {
         let bp = SharedMut(bp);
-        for jc in (0..n).step_by(nc_blk) {
-            let nc = nc_blk.min(n - jc);
-            let b_panels = nc.div_ceil(nr);
-            // Enough tasks for every thread: split the jr loop when A has too few blocks.
-            let jr_chunks = if threads > 1 {
-                threads.div_ceil(m_blocks).min(b_panels)
-            } else {
-                1
-            };
-            let panels_per_chunk = b_panels.div_ceil(jr_chunks);
-            for (pi, pc) in (0..k).step_by(kc_blk).enumerate() {
-                let kc = kc_blk.min(k - pc);
-                let coef = [alpha, if pi == 0 { beta } else { T::one() }];
-                let b_blk = b.submatrix(pc, jc, kc, nc);
-
-                // Pack B (in parallel chunks of panels when threads are available).
-                let pack_chunk = |chunk: usize, per: usize| {
-                    let q0 = chunk * per;
-                    // SAFETY: chunk ranges of panels are disjoint and inside the buffer.
-                    unsafe {
-                        pack_b(
-                            b_blk,
-                            nr,
-                            q0 * nr,
-                            per.min(b_panels - q0),
-                            bp.get().add(q0 * nr * kc),
-                        )
-                    };
+        for jc in (0..plan.n).step_by(nc_blk) {
+            let nc = nc_blk.min(plan.n - jc);
+            for (g, group) in steps.chunks(plan.group).enumerate() {
+                let region = Region {
+                    plan: &plan,
+                    spec,
+                    jc,
+                    nc,
+                    steps: group,
+                    first: g == 0,
+                    last: (g + 1) * plan.group >= steps.len(),
+                    coef: [alpha, beta],
+                    bp,
                 };
-                if threads > 1 && b_panels >= 2 {
-                    let per = b_panels.div_ceil(threads * 4).max(1);
-                    (0..b_panels.div_ceil(per))
-                        .into_par_iter()
-                        .for_each(|ch| pack_chunk(ch, per));
-                } else {
-                    pack_chunk(0, b_panels);
-                }
-
-                let task = |t: usize| {
-                    let (ib, jb) = (t / jr_chunks, t % jr_chunks);
-                    let (ic, mc) = block_rows(ib);
-                    let q0 = jb * panels_per_chunk;
-                    let q1 = (q0 + panels_per_chunk).min(b_panels);
-                    if q0 >= q1 {
-                        return;
-                    }
-                    let a_blk = a.submatrix(ic, pc, mc, kc);
-                    with_scratch::<T, _>(&PACK_A, mc.div_ceil(mr) * mr * kc, |ap| {
-                        // SAFETY: the buffer holds the whole packed block.
-                        unsafe { pack_a(a_blk, mr, ap) };
-                        for q in q0..q1 {
-                            let j = q * nr;
-                            let nn = nr.min(nc - j);
-                            // SAFETY: panel q lies inside the packed B block.
-                            let bq = unsafe { bp.get().add(q * nr * kc) };
-                            for (r, i) in (0..mc).step_by(mr).enumerate() {
-                                let mm = mr.min(mc - i);
-                                // SAFETY: the tile (ic+i.., jc+j..) of mm×nn lies inside C and
-                                // belongs to this task alone; panels hold kc·MR / kc·NR values.
-                                unsafe {
-                                    let ct = c_ptr.get().offset(
-                                        (ic + i) as isize * rs_c + (jc + j) as isize * cs_c,
-                                    );
-                                    ukr(kc, ap.add(r * mr * kc), bq, &coef, ct, rs_c, cs_c, mm, nn);
-                                }
-                            }
-                        }
-                    });
-                };
-                let tasks = m_blocks * jr_chunks;
-                if threads > 1 && tasks > 1 {
-                    (0..tasks).into_par_iter().for_each(task);
-                } else {
-                    (0..tasks).for_each(task);
-                }
+                region.pack_b(b);
+                region.compute(a, &c, epilogue);
             }
         }
     });
+}
+
+/// Where C lives: the base pointer and strides, shared by the tasks that write its tiles.
+struct Tiles<T> {
+    ptr: SharedMut<T>,
+    rs: isize,
+    cs: isize,
+}
+
+/// One parallel region: the rank updates `steps` of the NC block at column `jc`.
+struct Region<'p, T> {
+    plan: &'p Plan,
+    spec: &'p Spec<T>,
+    jc: usize,
+    nc: usize,
+    steps: &'p [(usize, usize)],
+    /// Whether the region holds the first rank update (which applies β).
+    first: bool,
+    /// Whether it holds the last (after which the epilogue runs).
+    last: bool,
+    coef: [T; 2],
+    /// The packed B buffer: step s of the region at offset s·KC·NC.
+    bp: SharedMut<T>,
+}
+
+impl<T: Real> Region<'_, T> {
+    fn b_panels(&self) -> usize {
+        self.nc.div_ceil(self.plan.nr)
+    }
+
+    /// Packs B for every step of the region, in chunks of panels spread over the threads.
+    fn pack_b(&self, b: MatRef<'_, T>) {
+        let (plan, nr, panels) = (self.plan, self.plan.nr, self.b_panels());
+        let per = if plan.threads > 1 {
+            panels.div_ceil(plan.threads * 4).max(1)
+        } else {
+            panels
+        };
+        let chunks = panels.div_ceil(per);
+        let bp = self.bp;
+        plan.for_each(self.steps.len() * chunks, |t| {
+            let (s, ch) = (t / chunks, t % chunks);
+            let (pc, kc) = self.steps[s];
+            let q0 = ch * per;
+            let blk = b.submatrix(pc, self.jc, kc, self.nc);
+            // SAFETY: (step, chunk) ranges of panels are disjoint and inside the buffer.
+            unsafe {
+                let dst = bp.get().add(s * plan.kc_blk * plan.nc_blk + q0 * nr * kc);
+                pack_b(blk, nr, q0 * nr, per.min(panels - q0), dst)
+            };
+        });
+    }
+
+    /// Every task: its row block × its chunk of B panels, through all steps of the region.
+    fn compute(&self, a: MatRef<'_, T>, c: &Tiles<T>, epilogue: Epilogue<'_, T>) {
+        let plan = self.plan;
+        let panels = self.b_panels();
+        // Enough tasks for every thread: split the jr loop when A has too few blocks.
+        let jr_chunks = if plan.threads > 1 {
+            plan.threads.div_ceil(plan.m_blocks).min(panels)
+        } else {
+            1
+        };
+        let per_chunk = panels.div_ceil(jr_chunks);
+        plan.for_each(plan.m_blocks * jr_chunks, |t| {
+            let (ib, jb) = (t / jr_chunks, t % jr_chunks);
+            let q0 = jb * per_chunk;
+            let q1 = (q0 + per_chunk).min(panels);
+            if q0 < q1 {
+                self.task(a, c, ib, q0..q1);
+                if let (true, Some(f)) = (self.last, epilogue) {
+                    self.finish(c, ib, q0..q1, f);
+                }
+            }
+        });
+    }
+
+    /// Row block `ib` against B panels `qs`, for each step of the region in order.
+    fn task(&self, a: MatRef<'_, T>, c: &Tiles<T>, ib: usize, qs: std::ops::Range<usize>) {
+        let (plan, mr, nr) = (self.plan, self.plan.mr, self.plan.nr);
+        let (ic, mc) = plan.block_rows(ib);
+        let ukr = self.spec.ukr;
+        with_scratch::<T, _>(&PACK_A, mc.div_ceil(mr) * mr * plan.kc_blk, |ap| {
+            for (s, &(pc, kc)) in self.steps.iter().enumerate() {
+                let coef = [
+                    self.coef[0],
+                    if self.first && s == 0 {
+                        self.coef[1]
+                    } else {
+                        T::one()
+                    },
+                ];
+                // SAFETY: the buffer holds the whole packed block.
+                unsafe { pack_a(a.submatrix(ic, pc, mc, kc), mr, ap) };
+                for q in qs.clone() {
+                    let j = q * nr;
+                    let nn = nr.min(self.nc - j);
+                    // SAFETY: panel q of step s lies inside the packed B buffer.
+                    let bq = unsafe {
+                        self.bp
+                            .get()
+                            .add(s * plan.kc_blk * plan.nc_blk + q * nr * kc)
+                    };
+                    for (r, i) in (0..mc).step_by(mr).enumerate() {
+                        let mm = mr.min(mc - i);
+                        // SAFETY: the tile (ic+i.., jc+j..) of mm×nn lies inside C and belongs
+                        // to this task alone; panels hold kc·MR / kc·NR values.
+                        unsafe {
+                            let ct = c
+                                .ptr
+                                .get()
+                                .offset((ic + i) as isize * c.rs + (self.jc + j) as isize * c.cs);
+                            ukr(kc, ap.add(r * mr * kc), bq, &coef, ct, c.rs, c.cs, mm, nn);
+                        }
+                    }
+                }
+            }
+        });
+    }
+
+    /// The epilogue on the task's finished rows (C's column stride is 1).
+    fn finish(
+        &self,
+        c: &Tiles<T>,
+        ib: usize,
+        qs: std::ops::Range<usize>,
+        f: &(dyn Fn(usize, usize, &mut [T]) + Sync),
+    ) {
+        let (ic, mc) = self.plan.block_rows(ib);
+        let j0 = self.jc + qs.start * self.plan.nr;
+        let j1 = self.jc + (qs.end * self.plan.nr).min(self.nc);
+        for i in ic..ic + mc {
+            // SAFETY: row i, columns j0..j1, is this task's and contiguous (column stride 1).
+            let row = unsafe {
+                std::slice::from_raw_parts_mut(
+                    c.ptr.get().offset(i as isize * c.rs + j0 as isize),
+                    j1 - j0,
+                )
+            };
+            f(i, j0, row);
+        }
+    }
 }
 
 #[cfg(all(test, target_arch = "x86_64"))]
@@ -501,7 +434,16 @@ mod tests {
                     let mut got = c0.clone();
                     let mut want = c0.clone();
                     let (alpha, beta) = (T::from_f64(0.5), T::from_f64(-2.0));
-                    gemm_packed(&spec, parallel, alpha, a.as_ref(), bv, beta, got.as_mut());
+                    gemm_packed(
+                        &spec,
+                        parallel,
+                        alpha,
+                        a.as_ref(),
+                        bv,
+                        beta,
+                        got.as_mut(),
+                        None,
+                    );
                     gemm_reference(alpha, a.as_ref(), bv, beta, want.as_mut());
                     for i in 0..m {
                         for j in 0..n {

@@ -4,7 +4,7 @@
 //! `Real` is implemented for f32 and f64 only; the `TypeId` test below turns the generic call
 //! into the concrete one without widening the public trait.
 
-use super::driver::{gemm_packed, Spec};
+use super::driver::{gemm_packed, Epilogue, Spec};
 use super::kernels::portable;
 use super::Kernel;
 use crate::matrix::{MatMut, MatRef};
@@ -91,6 +91,7 @@ pub(crate) fn is_supported<T: Real>() -> bool {
 }
 
 /// Runs the packed GEMM for `T` ∈ {f32, f64} (checked by [`is_supported`]).
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn run<T: Real>(
     kernel: Kernel,
     parallel: bool,
@@ -99,13 +100,14 @@ pub(crate) fn run<T: Real>(
     b: MatRef<'_, T>,
     beta: T,
     c: MatMut<'_, T>,
+    epilogue: Epilogue<'_, T>,
 ) {
     if TypeId::of::<T>() == TypeId::of::<f64>() {
         // SAFETY: T is f64, so these are identity conversions.
-        unsafe { run_as::<T, f64>(kernel, parallel, alpha, a, b, beta, c) }
+        unsafe { run_as::<T, f64>(kernel, parallel, alpha, a, b, beta, c, epilogue) }
     } else if TypeId::of::<T>() == TypeId::of::<f32>() {
         // SAFETY: T is f32.
-        unsafe { run_as::<T, f32>(kernel, parallel, alpha, a, b, beta, c) }
+        unsafe { run_as::<T, f32>(kernel, parallel, alpha, a, b, beta, c, epilogue) }
     } else {
         unreachable!("run called for an unsupported scalar type");
     }
@@ -113,6 +115,7 @@ pub(crate) fn run<T: Real>(
 
 /// # Safety
 /// `T` and `U` must be the same type.
+#[allow(clippy::too_many_arguments)]
 unsafe fn run_as<T: Real, U: Packed>(
     kernel: Kernel,
     parallel: bool,
@@ -121,6 +124,7 @@ unsafe fn run_as<T: Real, U: Packed>(
     b: MatRef<'_, T>,
     beta: T,
     mut c: MatMut<'_, T>,
+    epilogue: Epilogue<'_, T>,
 ) {
     let cast_ref = |m: MatRef<'_, T>| {
         MatRef::<U>::from_raw_parts(
@@ -148,5 +152,12 @@ unsafe fn run_as<T: Real, U: Packed>(
         cast_ref(b),
         beta,
         cu,
+        // SAFETY: T and U are the same type, so the closure's argument types agree.
+        epilogue.map(|g| {
+            std::mem::transmute::<
+                &(dyn Fn(usize, usize, &mut [T]) + Sync),
+                &(dyn Fn(usize, usize, &mut [U]) + Sync),
+            >(g)
+        }),
     );
 }
