@@ -1988,6 +1988,122 @@ macro_rules! lin_out {
     };
 }
 
+/// `tickets` with tiny settings and no files written, then the case's own arguments.
+macro_rules! tix {
+    ($($a:expr),* $(,)?) => {
+        &["tickets", "-q", "--no-write", "--n-train", "20", "--n-test", "20", "--widths", "8",
+          "--width-scales", "1", "--keep", "0.5", "--iterations", "5", "--seeds", "1", $($a),*]
+    };
+}
+
+const TICKETS_CASES: &[Case] = &[
+    Case {
+        name: "tickets --keep 1",
+        args: tix!("--keep", "1"),
+        setup: nothing,
+        codes: RUN,
+        needles: &["--keep"],
+    },
+    Case {
+        name: "tickets --keep 0",
+        args: tix!("--keep", "0"),
+        setup: nothing,
+        codes: RUN,
+        needles: &["--keep"],
+    },
+    Case {
+        name: "tickets --keep nan",
+        args: tix!("--keep", "nan"),
+        setup: nothing,
+        codes: RUN,
+        needles: &["--keep"],
+    },
+    Case {
+        name: "tickets --keep abc",
+        args: tix!("--keep", "abc"),
+        setup: nothing,
+        codes: USAGE,
+        needles: &["--keep"],
+    },
+    Case {
+        name: "tickets --width-scales -1",
+        args: tix!("--width-scales", "-1"),
+        setup: nothing,
+        codes: RUN,
+        needles: &["--width-scales"],
+    },
+    Case {
+        name: "tickets --width-scales 1e9",
+        args: tix!("--width-scales", "1e9"),
+        setup: nothing,
+        codes: RUN,
+        needles: &["--width-scales"],
+    },
+    Case {
+        name: "tickets --lr-scale 2",
+        args: tix!("--lr-scale", "2"),
+        setup: nothing,
+        codes: RUN,
+        needles: &["--lr-scale"],
+    },
+    Case {
+        name: "tickets --lambda -1",
+        args: tix!("--lambda", "-1"),
+        setup: nothing,
+        codes: RUN,
+        needles: &["--lambda"],
+    },
+    Case {
+        name: "tickets --lambda inf",
+        args: tix!("--lambda", "inf"),
+        setup: nothing,
+        codes: RUN,
+        needles: &["--lambda"],
+    },
+    Case {
+        name: "tickets --iterations 0",
+        args: tix!("--iterations", "0"),
+        setup: nothing,
+        codes: RUN,
+        needles: &["--iterations"],
+    },
+    Case {
+        name: "tickets --seeds 0",
+        args: tix!("--seeds", "0"),
+        setup: nothing,
+        codes: RUN,
+        needles: &["--seeds"],
+    },
+    Case {
+        name: "tickets --activation identity",
+        args: tix!("--activation", "identity"),
+        setup: nothing,
+        codes: RUN,
+        needles: &["linear network"],
+    },
+    Case {
+        name: "tickets on regression data",
+        args: tix!("--data", "sine"),
+        setup: nothing,
+        codes: RUN,
+        needles: &["class labels"],
+    },
+    Case {
+        name: "tickets --max-memory-mib 1",
+        args: tix!("--n-train", "1500", "--max-memory-mib", "1"),
+        setup: nothing,
+        codes: RUN,
+        needles: &["memory budget"],
+    },
+    Case {
+        name: "tickets more samples than digits",
+        args: tix!("--n-train", "5000"),
+        setup: nothing,
+        codes: RUN,
+        needles: &["samples"],
+    },
+];
+
 /// `lottery` with tiny settings and no files written, then the case's own arguments.
 macro_rules! lot {
     ($($a:expr),* $(,)?) => {
@@ -2548,6 +2664,11 @@ fn lottery_and_bench_train_options() {
 }
 
 #[test]
+fn tickets_options() {
+    run_group(TICKETS_CASES);
+}
+
+#[test]
 fn output_paths() {
     run_group(OUTPUT_CASES);
 }
@@ -2562,6 +2683,7 @@ fn the_table_is_large_and_names_are_unique() {
         LINEARIZE_CASES,
         OTHER_COMMAND_CASES,
         LOTTERY_CASES,
+        TICKETS_CASES,
         OUTPUT_CASES,
     ]
     .iter()

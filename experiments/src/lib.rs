@@ -24,5 +24,6 @@ pub mod progress;
 pub mod report;
 pub mod selfcheck;
 pub mod tangent;
+pub mod tickets;
 pub mod train;
 pub mod width_sweep;

@@ -3,18 +3,20 @@
 
 pub mod args;
 pub mod lottery_args;
+pub mod tickets_args;
 
 use crate::data;
 pub use crate::experiment::Experiment;
 use crate::progress::{Bars, Observer, Silent};
 use crate::report;
 use crate::{
-    bench_jacobian, bench_train, imbalance, linearize, lottery, newton_vs_gd, width_sweep,
+    bench_jacobian, bench_train, imbalance, linearize, lottery, newton_vs_gd, tickets, width_sweep,
 };
 use anyhow::{bail, Result};
 pub use args::*;
 use clap::{Parser, Subcommand};
 pub use lottery_args::{BenchTrainArgs, LotteryArgs};
+pub use tickets_args::TicketsArgs;
 
 /// Is training a neural network one Newton step in the tangent space of its initialisation?
 ///
@@ -45,6 +47,10 @@ pub enum Command {
     /// Lottery tickets by iterative magnitude pruning (Frankle & Carbin 2019): train, prune,
     /// reset to θ₀ (or rewind to θ_k), retrain, with reinit and random-pruning controls.
     Lottery(LotteryArgs),
+    /// Is the lottery ticket already in the tangent space at θ₀? The IMP mask against the
+    /// tangent mask top-|θ₀ + δ| (δ the Newton step), top-|θ₀| and random: overlaps, and each
+    /// subnetwork trained against its own Newton step.
+    Tickets(TicketsArgs),
     /// One Adam step of LeNet-300-100 (batch 60, f32), dense and 80% masked, on 1 and 2
     /// threads: median step time in the format of the PyTorch peer script.
     BenchTrain(BenchTrainArgs),
@@ -140,6 +146,7 @@ pub fn run(cli: Cli) -> Result<()> {
             execute::<bench_jacobian::BenchJacobian>(&a.common, &a.config())
         }
         Command::Lottery(a) => execute::<lottery::Lottery>(&a.common, &a.config()),
+        Command::Tickets(a) => execute::<tickets::Tickets>(&a.common, &a.config()),
         Command::BenchTrain(a) => execute::<bench_train::BenchTrain>(&a.common, &a.config()),
         Command::Data(a) => data_command(&a.action),
         Command::Selfcheck(a) => selfcheck_command(&a),
@@ -239,6 +246,8 @@ mod tests {
             "newton-vs-gd",
             "imbalance",
             "bench-jacobian",
+            "tickets",
+            "tickets --keep 0.5,0.1 --width-scales 1",
             "data list",
             "data fetch mnist",
             "data fetch fashion-mnist",
