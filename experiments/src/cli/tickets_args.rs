@@ -18,6 +18,9 @@ fn parse_init(s: &str) -> Result<Init, String> {
 
 /// Options of `tickets`.
 #[derive(Args, Debug, Clone)]
+// A later occurrence of an option replaces an earlier one, so a command line in a script can
+// be adjusted by appending options.
+#[command(args_override_self = true)]
 pub struct TicketsArgs {
     /// Data set (classification): digits (embedded), mnist, fashion-mnist or their
     /// `NAME:DIR` forms, idx:IMAGES,LABELS, csv:PATH or npy:X.npy,Y.npy, as for `linearize`.
