@@ -118,11 +118,14 @@ pub fn execute<E: Experiment>(common: &CommonArgs, cfg: &E::Config) -> Result<()
         )?)
     };
     if common.json {
-        println!("{}", serde_json::to_string_pretty(&E::json(&s, &out))?);
+        say(&format!(
+            "{}\n",
+            serde_json::to_string_pretty(&E::json(&s, &out))?
+        ))?;
     } else {
-        print!("{}", out.terminal_text());
+        say(&out.terminal_text())?;
         if let Some(d) = dir {
-            println!("results: {}", d.display());
+            say(&format!("results: {}\n", d.display()))?;
         }
     }
     Ok(())
@@ -162,12 +165,25 @@ fn selfcheck_command(a: &SelfcheckArgs) -> Result<()> {
     };
     let cert = crate::selfcheck::run(obs.as_mut())?;
     if a.json {
-        println!("{}", serde_json::to_string_pretty(&cert)?);
+        say(&format!("{}\n", serde_json::to_string_pretty(&cert)?))?;
     } else {
-        print!("{}", cert.table().render());
-        println!("{}", cert.summary_line());
+        say(&cert.table().render())?;
+        say(&format!("{}\n", cert.summary_line()))?;
     }
     cert.verdict()
+}
+
+/// Writes to standard output. A reader that has gone (`tangent … | head`) ends the output
+/// quietly, as for other command-line tools; any other write error is an error.
+fn say(text: &str) -> Result<()> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(anyhow::anyhow!("cannot write to standard output: {e}"))
+        }
+        _ => Ok(()),
+    }
 }
 
 /// `tangent data …`: not an experiment (no results directory, no threads), so it bypasses
@@ -177,22 +193,22 @@ fn data_command(action: &DataAction) -> Result<()> {
         DataAction::Fetch(a) => {
             let f = data::fetch::fetch(a.set, a.dir.as_deref(), a.base_url.as_deref(), a.quiet)?;
             let name = a.set.name();
-            println!(
-                "{name}: {} downloaded, {} already cached; files in {}",
+            say(&format!(
+                "{name}: {} downloaded, {} already cached; files in {}\n",
                 f.downloaded.len(),
                 f.skipped.len(),
                 f.dir.display()
-            );
+            ))?;
             if a.dir.is_some() {
                 // A cache root of one's own is not where `--data NAME` looks.
-                println!("use it with --data {name}:{}", f.dir.display());
+                say(&format!("use it with --data {name}:{}\n", f.dir.display()))?;
             } else {
-                println!("use it with --data {name}");
+                say(&format!("use it with --data {name}\n"))?;
             }
             Ok(())
         }
         DataAction::List(a) => {
-            print!("{}", data::fetch::list_text(a.dir.as_deref())?);
+            say(&data::fetch::list_text(a.dir.as_deref())?)?;
             Ok(())
         }
     }
