@@ -2104,6 +2104,107 @@ const TICKETS_CASES: &[Case] = &[
     },
 ];
 
+/// `stability` with tiny settings and no files written, then the case's own arguments.
+macro_rules! stab {
+    ($($a:expr),* $(,)?) => {
+        &["stability", "-q", "--no-write", "--n-train", "100", "--n-val", "20", "--n-test", "20",
+          "--widths", "8", "--iterations", "20", "--batch-size", "10", "--ks", "0,5",
+          "--ticket-rounds", "1", "--alphas", "3", "--kernel-samples", "10", "--seeds", "1",
+          $($a),*]
+    };
+}
+
+const STABILITY_CASES: &[Case] = &[
+    Case {
+        name: "stability --ks past the end",
+        args: stab!("--ks", "0,20"),
+        setup: nothing,
+        codes: RUN,
+        needles: &["--ks"],
+    },
+    Case {
+        name: "stability --ks decreasing",
+        args: stab!("--ks", "5,0"),
+        setup: nothing,
+        codes: RUN,
+        needles: &["increasing"],
+    },
+    Case {
+        name: "stability --ks -1",
+        args: stab!("--ks", "-1"),
+        setup: nothing,
+        codes: USAGE,
+        needles: &["--ks"],
+    },
+    Case {
+        name: "stability --ticket-rounds 0",
+        args: stab!("--ticket-rounds", "0"),
+        setup: nothing,
+        codes: RUN,
+        needles: &["--ticket-rounds"],
+    },
+    Case {
+        name: "stability --ticket-rounds 1000",
+        args: stab!("--ticket-rounds", "1000"),
+        setup: nothing,
+        codes: RUN,
+        needles: &["--ticket-rounds"],
+    },
+    Case {
+        name: "stability --alphas 1",
+        args: stab!("--alphas", "1"),
+        setup: nothing,
+        codes: RUN,
+        needles: &["--alphas"],
+    },
+    Case {
+        name: "stability --kernel-samples 0",
+        args: stab!("--kernel-samples", "0"),
+        setup: nothing,
+        codes: RUN,
+        needles: &["--kernel-samples"],
+    },
+    Case {
+        name: "stability --kernel-samples above n",
+        args: stab!("--kernel-samples", "101"),
+        setup: nothing,
+        codes: RUN,
+        needles: &["--kernel-samples"],
+    },
+    Case {
+        name: "stability --seeds 0",
+        args: stab!("--seeds", "0"),
+        setup: nothing,
+        codes: RUN,
+        needles: &["--seeds"],
+    },
+    Case {
+        name: "stability --lr nan",
+        args: stab!("--lr", "nan"),
+        setup: nothing,
+        codes: RUN,
+        needles: &["step size"],
+    },
+    Case {
+        name: "stability on regression data",
+        args: stab!(
+            "--data",
+            "sine",
+            "--n-train",
+            "40",
+            "--n-val",
+            "10",
+            "--n-test",
+            "10",
+            "--kernel-samples",
+            "10"
+        ),
+        setup: nothing,
+        codes: RUN,
+        needles: &["class labels"],
+    },
+];
+
 /// `lottery` with tiny settings and no files written, then the case's own arguments.
 macro_rules! lot {
     ($($a:expr),* $(,)?) => {
@@ -2669,6 +2770,11 @@ fn tickets_options() {
 }
 
 #[test]
+fn stability_options() {
+    run_group(STABILITY_CASES);
+}
+
+#[test]
 fn output_paths() {
     run_group(OUTPUT_CASES);
 }
@@ -2684,6 +2790,7 @@ fn the_table_is_large_and_names_are_unique() {
         OTHER_COMMAND_CASES,
         LOTTERY_CASES,
         TICKETS_CASES,
+        STABILITY_CASES,
         OUTPUT_CASES,
     ]
     .iter()

@@ -23,6 +23,7 @@ pub mod newton_vs_gd;
 pub mod progress;
 pub mod report;
 pub mod selfcheck;
+pub mod stability;
 pub mod tangent;
 pub mod tickets;
 pub mod train;

@@ -3,6 +3,7 @@
 
 pub mod args;
 pub mod lottery_args;
+pub mod stability_args;
 pub mod tickets_args;
 
 use crate::data;
@@ -10,12 +11,14 @@ pub use crate::experiment::Experiment;
 use crate::progress::{Bars, Observer, Silent};
 use crate::report;
 use crate::{
-    bench_jacobian, bench_train, imbalance, linearize, lottery, newton_vs_gd, tickets, width_sweep,
+    bench_jacobian, bench_train, imbalance, linearize, lottery, newton_vs_gd, stability, tickets,
+    width_sweep,
 };
 use anyhow::{bail, Result};
 pub use args::*;
 use clap::{Parser, Subcommand};
 pub use lottery_args::{BenchTrainArgs, LotteryArgs};
+pub use stability_args::StabilityArgs;
 pub use tickets_args::TicketsArgs;
 
 /// Is training a neural network one Newton step in the tangent space of its initialisation?
@@ -51,6 +54,9 @@ pub enum Command {
     /// tangent mask top-|θ₀ + δ| (δ the Newton step), top-|θ₀| and random: overlaps, and each
     /// subnetwork trained against its own Newton step.
     Tickets(TicketsArgs),
+    /// Linear mode connectivity (Frankle et al. 2020): are the dense network and its IMP
+    /// tickets stable to SGD noise from θ_k, and what does the tangent space at θ_k say there?
+    Stability(StabilityArgs),
     /// One Adam step of LeNet-300-100 (batch 60, f32), dense and 80% masked, on 1 and 2
     /// threads: median step time in the format of the PyTorch peer script.
     BenchTrain(BenchTrainArgs),
@@ -150,6 +156,7 @@ pub fn run(cli: Cli) -> Result<()> {
         }
         Command::Lottery(a) => execute::<lottery::Lottery>(&a.common, &a.config()),
         Command::Tickets(a) => execute::<tickets::Tickets>(&a.common, &a.config()),
+        Command::Stability(a) => execute::<stability::Stability>(&a.common, &a.config()),
         Command::BenchTrain(a) => execute::<bench_train::BenchTrain>(&a.common, &a.config()),
         Command::Data(a) => data_command(&a.action),
         Command::Selfcheck(a) => selfcheck_command(&a),
@@ -263,6 +270,7 @@ mod tests {
             "imbalance",
             "bench-jacobian",
             "tickets",
+            "stability --ks 0,10 --ticket-rounds 2",
             "tickets --keep 0.5,0.1 --width-scales 1",
             "data list",
             "data fetch mnist",

@@ -20,7 +20,9 @@ mod verdict;
 
 pub use preset::Preset;
 pub use report::output;
-pub use run::{Arm, ArmStats, TrainingRecord};
+pub use run::{
+    fit_config, network, order_seed, prune_next, theta0_seed, Arm, ArmStats, Splits, TrainingRecord,
+};
 
 use crate::config::Dtype;
 use crate::data::{DataConfig, DataSpec};

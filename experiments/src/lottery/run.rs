@@ -194,19 +194,22 @@ impl<T: Real> Splits<T> {
         })
     }
 
-    fn train(&self) -> Split<'_, T> {
+    /// The training split.
+    pub fn train(&self) -> Split<'_, T> {
         Split {
             x: self.x_train.as_ref(),
             targets: Targets::Classes(&self.y_train),
         }
     }
-    fn val(&self) -> Split<'_, T> {
+    /// The validation split.
+    pub fn val(&self) -> Split<'_, T> {
         Split {
             x: self.x_val.as_ref(),
             targets: Targets::Classes(&self.y_val),
         }
     }
-    fn test(&self) -> Split<'_, T> {
+    /// The test split.
+    pub fn test(&self) -> Split<'_, T> {
         Split {
             x: self.x_test.as_ref(),
             targets: Targets::Classes(&self.y_test),
