@@ -45,6 +45,30 @@ pub fn mean_std(v: &[f64]) -> Option<(f64, f64)> {
     Some((mean, var.sqrt()))
 }
 
+/// The records grouped by `key` (e.g. one group per configuration, its seeds inside): groups
+/// in the order their first record appears, records in their order.
+pub fn group_by<R, K: PartialEq>(records: &[R], key: impl Fn(&R) -> K) -> Vec<Vec<&R>> {
+    let mut keys: Vec<K> = Vec::new();
+    let mut groups: Vec<Vec<&R>> = Vec::new();
+    for r in records {
+        let k = key(r);
+        match keys.iter().position(|g| *g == k) {
+            Some(i) => groups[i].push(r),
+            None => {
+                keys.push(k);
+                groups.push(vec![r]);
+            }
+        }
+    }
+    groups
+}
+
+/// [`mean_std`] of `f` over a group, (NaN, NaN) when it has no finite value.
+pub fn mean_std_by<R>(group: &[&R], f: impl Fn(&R) -> f64) -> (f64, f64) {
+    let v: Vec<f64> = group.iter().map(|r| f(r)).collect();
+    mean_std(&v).unwrap_or((f64::NAN, f64::NAN))
+}
+
 /// Slopes d log y / d log x between consecutive points ((x_k, y_k), (x_{k+1}, y_{k+1})),
 /// reported at the geometric mean of the two x; None where a y is not positive.
 pub fn local_slopes(points: &[(f64, f64)]) -> Vec<(f64, Option<f64>)> {
@@ -106,6 +130,18 @@ pub fn bootstrap_slope(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn groups_keep_the_order_of_first_appearance() {
+        let recs = [(1, 2.0), (2, 5.0), (1, 4.0), (3, f64::NAN)];
+        let g = group_by(&recs, |r| r.0);
+        assert_eq!(g.len(), 3);
+        assert_eq!(g[0].iter().map(|r| r.1).collect::<Vec<_>>(), vec![2.0, 4.0]);
+        let (m, sd) = mean_std_by(&g[0], |r| r.1);
+        assert_eq!(m, 3.0);
+        assert!((sd - 2f64.sqrt()).abs() < 1e-15);
+        assert!(mean_std_by(&g[2], |r| r.1).0.is_nan());
+    }
 
     #[test]
     fn slope_of_power_law() {

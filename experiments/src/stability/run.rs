@@ -11,7 +11,8 @@ use super::path::{alphas, instability, interpolate, STABLE_BELOW};
 use super::{Config, Summary};
 use crate::data::{one_hot_centred, Dataset};
 use crate::lottery::{self, fit_config, network, order_seed, prune_next, theta0_seed, Splits};
-use crate::metrics::{accuracy, sweep::mean_std};
+use crate::metrics::accuracy;
+use crate::metrics::sweep::{group_by, mean_std_by};
 use crate::progress::Observer;
 use crate::tickets::newton::newton_step;
 use crate::train::{fit, fit::evaluate, Loss};
@@ -311,33 +312,25 @@ pub fn run<T: Real>(cfg: &Config, ds: &Dataset, obs: &mut dyn Observer) -> Resul
 
 /// Mean ± std over seeds per (k, round), in record order.
 pub fn stats(records: &[PathRecord]) -> Vec<PathStats> {
-    let mut out: Vec<PathStats> = Vec::new();
-    for r in records {
-        if out.iter().any(|m| m.k == r.k && m.round == r.round) {
-            continue;
-        }
-        let group: Vec<&PathRecord> = records
-            .iter()
-            .filter(|g| g.k == r.k && g.round == r.round)
-            .collect();
-        let of = |f: &dyn Fn(&PathRecord) -> f64| {
-            let v: Vec<f64> = group.iter().map(|g| f(g)).collect();
-            mean_std(&v).unwrap_or((f64::NAN, f64::NAN))
-        };
-        let inst = of(&|g| g.instability);
-        out.push(PathStats {
-            k: r.k,
-            round: r.round,
-            percent_remaining: r.percent_remaining,
-            instability: inst,
-            endpoint_error: of(&|g| {
-                0.5 * (g.errors.first().copied().unwrap_or(f64::NAN)
-                    + g.errors.last().copied().unwrap_or(f64::NAN))
-            }),
-            stable: inst.0 < STABLE_BELOW,
-        });
-    }
-    out
+    group_by(records, |r| (r.k, r.round))
+        .into_iter()
+        .map(|group| {
+            let r = group[0];
+            let inst = mean_std_by(&group, |g| g.instability);
+            let ends = |g: &PathRecord| match (g.errors.first(), g.errors.last()) {
+                (Some(a), Some(b)) => 0.5 * (a + b),
+                _ => f64::NAN,
+            };
+            PathStats {
+                k: r.k,
+                round: r.round,
+                percent_remaining: r.percent_remaining,
+                instability: inst,
+                endpoint_error: mean_std_by(&group, ends),
+                stable: inst.0 < STABLE_BELOW,
+            }
+        })
+        .collect()
 }
 
 /// The lottery settings the trainings use, for the report.

@@ -9,7 +9,8 @@ use super::masks::{chance_jaccard, jaccard, MaskKind, MaskSet};
 use super::newton::{newton_step, NewtonStep};
 use super::{scaled_widths, Config, Summary};
 use crate::data::Dataset;
-use crate::metrics::{accuracy, sweep::mean_std};
+use crate::metrics::accuracy;
+use crate::metrics::sweep::{group_by, mean_std_by};
 use crate::progress::Observer;
 use crate::train::{fit, FitConfig, Loss, Optimizer, SgdConfig, Split, Targets};
 use anyhow::{anyhow, bail, Context, Result};
@@ -313,35 +314,24 @@ pub fn run(cfg: &Config, ds: &Dataset, obs: &mut dyn Observer) -> Result<Summary
 
 /// Mean ± std over seeds per (width scale, sparsity, kind), in record order.
 pub fn stats(records: &[MaskRecord]) -> Vec<MaskStats> {
-    let mut out: Vec<MaskStats> = Vec::new();
-    for r in records {
-        if out
-            .iter()
-            .any(|m| m.width_scale == r.width_scale && m.keep == r.keep && m.kind == r.kind)
-        {
-            continue;
-        }
-        let group: Vec<&MaskRecord> = records
-            .iter()
-            .filter(|g| g.width_scale == r.width_scale && g.keep == r.keep && g.kind == r.kind)
-            .collect();
-        let of = |f: &dyn Fn(&MaskRecord) -> f64| {
-            let v: Vec<f64> = group.iter().map(|g| f(g)).collect();
-            mean_std(&v).unwrap_or((f64::NAN, f64::NAN))
-        };
-        let layers = r.jaccard.len();
-        out.push(MaskStats {
-            width_scale: r.width_scale,
-            keep: r.keep,
-            kind: r.kind,
-            percent_remaining: r.percent_remaining,
-            jaccard: of(&|g| g.jaccard[layers - 1]),
-            jaccard_per_layer: (0..layers - 1).map(|l| of(&|g| g.jaccard[l]).0).collect(),
-            chance: r.chance[layers - 1],
-            accuracy_trained: of(&|g| g.accuracy_trained),
-            accuracy_newton: of(&|g| g.accuracy_newton),
-            gap: of(&|g| g.gap),
-        });
-    }
-    out
+    group_by(records, |r| (r.width_scale, r.keep, r.kind))
+        .into_iter()
+        .map(|group| {
+            let r = group[0];
+            let layers = r.jaccard.len();
+            let of = |f: &dyn Fn(&MaskRecord) -> f64| mean_std_by(&group, f);
+            MaskStats {
+                width_scale: r.width_scale,
+                keep: r.keep,
+                kind: r.kind,
+                percent_remaining: r.percent_remaining,
+                jaccard: of(&|g| g.jaccard[layers - 1]),
+                jaccard_per_layer: (0..layers - 1).map(|l| of(&|g| g.jaccard[l]).0).collect(),
+                chance: r.chance[layers - 1],
+                accuracy_trained: of(&|g| g.accuracy_trained),
+                accuracy_newton: of(&|g| g.accuracy_newton),
+                gap: of(&|g| g.gap),
+            }
+        })
+        .collect()
 }
