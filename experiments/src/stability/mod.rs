@@ -133,8 +133,8 @@ fn run_checked(cfg: &Config, obs: &mut dyn Observer) -> Result<Summary> {
     plan.phase(
         "kernels",
         vec![(
-            format!("K_k, K_T and the Newton solve (4 × {no}²)"),
-            crate::memory::mat(no, no, 32),
+            format!("the Newton step's kernel, K + λI and its factor (3 × {no}²)"),
+            crate::memory::mat(no, no, 24),
         )],
     );
     plan.check(
