@@ -2205,6 +2205,73 @@ const STABILITY_CASES: &[Case] = &[
     },
 ];
 
+/// `supermask` with tiny settings and no files written, then the case's own arguments.
+macro_rules! sup {
+    ($($a:expr),* $(,)?) => {
+        &["supermask", "-q", "--no-write", "--n-train", "40", "--n-test", "20", "--widths", "8",
+          "--keep", "0.5", "--iterations", "3", "--batch-size", "10", "--seeds", "1", $($a),*]
+    };
+}
+
+const SUPERMASK_CASES: &[Case] = &[
+    Case {
+        name: "supermask --keep 0",
+        args: sup!("--keep", "0"),
+        setup: nothing,
+        codes: RUN,
+        needles: &["--keep"],
+    },
+    Case {
+        name: "supermask --keep 2",
+        args: sup!("--keep", "2"),
+        setup: nothing,
+        codes: RUN,
+        needles: &["--keep"],
+    },
+    Case {
+        name: "supermask --batch-size above n",
+        args: sup!("--batch-size", "500"),
+        setup: nothing,
+        codes: RUN,
+        needles: &["--batch-size"],
+    },
+    Case {
+        name: "supermask --lr inf",
+        args: sup!("--lr", "inf"),
+        setup: nothing,
+        codes: RUN,
+        needles: &["--lr"],
+    },
+    Case {
+        name: "supermask --momentum 1",
+        args: sup!("--momentum", "1"),
+        setup: nothing,
+        codes: RUN,
+        needles: &["--momentum"],
+    },
+    Case {
+        name: "supermask --iterations 0",
+        args: sup!("--iterations", "0"),
+        setup: nothing,
+        codes: RUN,
+        needles: &["--iterations"],
+    },
+    Case {
+        name: "supermask --activation identity",
+        args: sup!("--activation", "identity"),
+        setup: nothing,
+        codes: RUN,
+        needles: &["linear network"],
+    },
+    Case {
+        name: "supermask on regression data",
+        args: sup!("--data", "sine"),
+        setup: nothing,
+        codes: RUN,
+        needles: &["class labels"],
+    },
+];
+
 /// `lottery` with tiny settings and no files written, then the case's own arguments.
 macro_rules! lot {
     ($($a:expr),* $(,)?) => {
@@ -2775,6 +2842,11 @@ fn stability_options() {
 }
 
 #[test]
+fn supermask_options() {
+    run_group(SUPERMASK_CASES);
+}
+
+#[test]
 fn output_paths() {
     run_group(OUTPUT_CASES);
 }
@@ -2791,6 +2863,7 @@ fn the_table_is_large_and_names_are_unique() {
         LOTTERY_CASES,
         TICKETS_CASES,
         STABILITY_CASES,
+        SUPERMASK_CASES,
         OUTPUT_CASES,
     ]
     .iter()

@@ -24,6 +24,7 @@ pub mod progress;
 pub mod report;
 pub mod selfcheck;
 pub mod stability;
+pub mod supermask;
 pub mod tangent;
 pub mod tickets;
 pub mod train;

@@ -4,6 +4,7 @@
 pub mod args;
 pub mod lottery_args;
 pub mod stability_args;
+pub mod supermask_args;
 pub mod tickets_args;
 
 use crate::data;
@@ -11,14 +12,15 @@ pub use crate::experiment::Experiment;
 use crate::progress::{Bars, Observer, Silent};
 use crate::report;
 use crate::{
-    bench_jacobian, bench_train, imbalance, linearize, lottery, newton_vs_gd, stability, tickets,
-    width_sweep,
+    bench_jacobian, bench_train, imbalance, linearize, lottery, newton_vs_gd, stability, supermask,
+    tickets, width_sweep,
 };
 use anyhow::{bail, Result};
 pub use args::*;
 use clap::{Parser, Subcommand};
 pub use lottery_args::{BenchTrainArgs, LotteryArgs};
 pub use stability_args::StabilityArgs;
+pub use supermask_args::SupermaskArgs;
 pub use tickets_args::TicketsArgs;
 
 /// Is training a neural network one Newton step in the tangent space of its initialisation?
@@ -57,6 +59,9 @@ pub enum Command {
     /// Linear mode connectivity (Frankle et al. 2020): are the dense network and its IMP
     /// tickets stable to SGD noise from θ_k, and what does the tangent space at θ_k say there?
     Stability(StabilityArgs),
+    /// Masking is training: freeze θ₀, learn only which weights to keep (edge-popup), and
+    /// measure how far the pruned network is from its tangent prediction at θ₀.
+    Supermask(SupermaskArgs),
     /// One Adam step of LeNet-300-100 (batch 60, f32), dense and 80% masked, on 1 and 2
     /// threads: median step time in the format of the PyTorch peer script.
     BenchTrain(BenchTrainArgs),
@@ -157,6 +162,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Lottery(a) => execute::<lottery::Lottery>(&a.common, &a.config()),
         Command::Tickets(a) => execute::<tickets::Tickets>(&a.common, &a.config()),
         Command::Stability(a) => execute::<stability::Stability>(&a.common, &a.config()),
+        Command::Supermask(a) => execute::<supermask::Supermask>(&a.common, &a.config()),
         Command::BenchTrain(a) => execute::<bench_train::BenchTrain>(&a.common, &a.config()),
         Command::Data(a) => data_command(&a.action),
         Command::Selfcheck(a) => selfcheck_command(&a),
