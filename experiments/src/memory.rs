@@ -207,3 +207,41 @@ mod tests {
         assert_eq!(human(3 << 20), "3.0 MiB");
     }
 }
+
+/// What a run measured around its math: the plan's estimate, the counting allocator's peak
+/// and the wall time.
+#[derive(Clone, Copy, Debug)]
+pub struct Measured {
+    /// The plan's peak, made before allocating.
+    pub estimate: u128,
+    /// The measured peak heap bytes (None where the counting allocator is absent).
+    pub peak: Option<u128>,
+    /// Wall time in seconds, data loading included.
+    pub seconds: f64,
+}
+
+/// Loads the data, builds the memory plan from it and refuses the run (with `advice`) when the
+/// plan's peak exceeds the budget; otherwise runs `run` on the data, measuring the heap peak
+/// and the wall time around everything.
+pub fn planned<S>(
+    data: &crate::data::DataConfig,
+    max_memory_mib: Option<u64>,
+    advice: &str,
+    plan: impl FnOnce(&crate::data::Dataset) -> MemoryPlan,
+    run: impl FnOnce(&crate::data::Dataset) -> Result<S>,
+) -> Result<(S, Measured)> {
+    let window = PeakWindow::start();
+    let start = std::time::Instant::now();
+    let ds = crate::data::load(data)?;
+    let plan = plan(&ds);
+    plan.check(budget(max_memory_mib), advice)?;
+    let s = run(&ds)?;
+    Ok((
+        s,
+        Measured {
+            estimate: plan.peak(),
+            peak: window.measured(),
+            seconds: start.elapsed().as_secs_f64(),
+        },
+    ))
+}

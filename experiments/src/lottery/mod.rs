@@ -265,22 +265,20 @@ pub fn data_config(cfg: &Config) -> DataConfig {
 crate::experiment::experiment!(Lottery, "lottery", |c| c.seed);
 
 fn run_checked(cfg: &Config, obs: &mut dyn Observer) -> Result<Summary> {
-    let window = crate::memory::PeakWindow::start();
-    let start = std::time::Instant::now();
-    let ds = crate::data::load(&data_config(cfg))?;
-    let plan = memory_plan(cfg, ds.input_dim(), ds.output_dim());
-    plan.check(
-        crate::memory::budget(cfg.max_memory_mib),
+    let (s, m) = crate::memory::planned(
+        &data_config(cfg),
+        cfg.max_memory_mib,
         "use fewer samples, narrower layers or --no-save-tickets",
+        |ds| memory_plan(cfg, ds.input_dim(), ds.output_dim()),
+        |ds| match cfg.dtype {
+            Dtype::F32 => run::run::<f32>(cfg, ds, obs),
+            Dtype::F64 => run::run::<f64>(cfg, ds, obs),
+        },
     )?;
-    let s = match cfg.dtype {
-        Dtype::F32 => run::run::<f32>(cfg, &ds, obs)?,
-        Dtype::F64 => run::run::<f64>(cfg, &ds, obs)?,
-    };
     Ok(Summary {
-        memory_estimate_bytes: plan.peak(),
-        memory_peak_bytes: window.measured(),
-        wall_seconds: start.elapsed().as_secs_f64(),
+        memory_estimate_bytes: m.estimate,
+        memory_peak_bytes: m.peak,
+        wall_seconds: m.seconds,
         ..s
     })
 }

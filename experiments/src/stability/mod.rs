@@ -124,31 +124,33 @@ pub fn validate(cfg: &Config) -> Result<()> {
 crate::experiment::experiment!(Stability, "stability", |c| c.train.seed);
 
 fn run_checked(cfg: &Config, obs: &mut dyn Observer) -> Result<Summary> {
-    let window = crate::memory::PeakWindow::start();
-    let start = std::time::Instant::now();
-    let ds = crate::data::load(&lottery::data_config(&cfg.train))?;
-    let (d, o) = (ds.input_dim(), ds.output_dim());
-    let mut plan = lottery::memory_plan(&cfg.train, d, o);
-    let no = cfg.kernel_samples * o;
-    plan.phase(
-        "kernels",
-        vec![(
-            format!("the Newton step's kernel, K + λI and its factor (3 × {no}²)"),
-            crate::memory::mat(no, no, 24),
-        )],
-    );
-    plan.check(
-        crate::memory::budget(cfg.max_memory_mib()),
-        "use fewer --kernel-samples or training samples",
-    )?;
-    let s = match cfg.train.dtype {
-        crate::config::Dtype::F32 => run::run::<f32>(cfg, &ds, obs)?,
-        crate::config::Dtype::F64 => run::run::<f64>(cfg, &ds, obs)?,
+    let plan = |ds: &crate::data::Dataset| {
+        let (d, o) = (ds.input_dim(), ds.output_dim());
+        let mut plan = lottery::memory_plan(&cfg.train, d, o);
+        let no = cfg.kernel_samples * o;
+        plan.phase(
+            "kernels",
+            vec![(
+                format!("the Newton step's kernel, K + λI and its factor (3 × {no}²)"),
+                crate::memory::mat(no, no, 24),
+            )],
+        );
+        plan
     };
+    let (s, m) = crate::memory::planned(
+        &lottery::data_config(&cfg.train),
+        cfg.max_memory_mib(),
+        "use fewer --kernel-samples or training samples",
+        plan,
+        |ds| match cfg.train.dtype {
+            crate::config::Dtype::F32 => run::run::<f32>(cfg, ds, obs),
+            crate::config::Dtype::F64 => run::run::<f64>(cfg, ds, obs),
+        },
+    )?;
     Ok(Summary {
-        memory_estimate_bytes: plan.peak(),
-        memory_peak_bytes: window.measured(),
-        wall_seconds: start.elapsed().as_secs_f64(),
+        memory_estimate_bytes: m.estimate,
+        memory_peak_bytes: m.peak,
+        wall_seconds: m.seconds,
         ..s
     })
 }
