@@ -54,13 +54,16 @@ pub enum Command {
     Lottery(LotteryArgs),
     /// Is the lottery ticket already in the tangent space at θ₀? The IMP mask against the
     /// tangent mask top-|θ₀ + δ| (δ the Newton step), top-|θ₀| and random: overlaps, and each
-    /// subnetwork trained against its own Newton step.
+    /// subnetwork trained against its own Newton step. The defaults (digits, n = 300) take
+    /// 84 s on 2 cores.
     Tickets(TicketsArgs),
     /// Linear mode connectivity (Frankle et al. 2020): are the dense network and its IMP
     /// tickets stable to SGD noise from θ_k, and what does the tangent space at θ_k say there?
+    /// The defaults (digits, 3 seeds) take 55 s on 2 cores.
     Stability(StabilityArgs),
     /// Masking is training: freeze θ₀, learn only which weights to keep (edge-popup), and
-    /// measure how far the pruned network is from its tangent prediction at θ₀.
+    /// measure how far the pruned network is from its tangent prediction at θ₀. The defaults
+    /// (digits, n = 1000, 2 seeds) take 99 s on 2 cores.
     Supermask(SupermaskArgs),
     /// One Adam step of LeNet-300-100 (batch 60, f32), dense and 80% masked, on 1 and 2
     /// threads: median step time in the format of the PyTorch peer script.
