@@ -52,6 +52,11 @@ pub fn parse_activation(s: &str) -> Result<autodiff::Activation, String> {
     s.parse()
 }
 
+/// clap value parser for the initialisation name (glorot-normal, kaiming-normal, sigma).
+pub fn parse_init(s: &str) -> Result<autodiff::mlp::Init, String> {
+    s.parse()
+}
+
 /// clap value parser for the parameterization name.
 pub fn parse_parameterization(s: &str) -> Result<autodiff::mlp::Parameterization, String> {
     s.parse()

@@ -2,16 +2,12 @@
 //! command line overrides its preset's value.
 
 use super::args::{widths_arg, CommonArgs, Widths};
-use crate::config::{parse_activation, Dtype};
+use crate::config::{parse_activation, parse_init, Dtype};
 use crate::data::DataSpec;
 use crate::lottery::{self, OptimizerKind, Preset, Pruning};
 use autodiff::mlp::Init;
 use autodiff::Activation;
 use clap::Args;
-
-fn parse_init(s: &str) -> Result<Init, String> {
-    s.parse()
-}
 
 /// Options of `lottery`.
 #[derive(Args, Debug, Clone)]

@@ -1,7 +1,7 @@
 //! The options of `tangent supermask`; every default is `supermask::Config::default()`'s.
 
 use super::args::{widths_arg, CommonArgs, Widths};
-use crate::config::parse_activation;
+use crate::config::{parse_activation, parse_init};
 use crate::data::DataSpec;
 use crate::supermask;
 use autodiff::mlp::Init;
@@ -10,10 +10,6 @@ use clap::Args;
 
 fn cfg() -> supermask::Config {
     supermask::Config::default()
-}
-
-fn parse_init(s: &str) -> Result<Init, String> {
-    s.parse()
 }
 
 /// Options of `supermask`.

@@ -1,7 +1,7 @@
 //! The options of `tangent tickets`; every default is `tickets::Config::default()`'s.
 
 use super::args::{widths_arg, CommonArgs, Widths};
-use crate::config::parse_activation;
+use crate::config::{parse_activation, parse_init};
 use crate::data::DataSpec;
 use crate::tickets;
 use autodiff::mlp::Init;
@@ -10,10 +10,6 @@ use clap::Args;
 
 fn cfg() -> tickets::Config {
     tickets::Config::default()
-}
-
-fn parse_init(s: &str) -> Result<Init, String> {
-    s.parse()
 }
 
 /// Options of `tickets`.

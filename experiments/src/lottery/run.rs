@@ -270,12 +270,10 @@ impl<T: Real> Shared<'_, T> {
             inner: obs,
             base: self.done,
         };
-        let dense = job.mask.fraction_kept() == 1.0;
-        let mask = (!dense).then(|| job.mask.clone());
         let fitted = fit(
             self.mlp,
             job.start,
-            mask,
+            Some(job.mask.clone()),
             self.data.train(),
             self.data.val(),
             &fc,

@@ -139,7 +139,7 @@ fn run_checked(cfg: &Config, obs: &mut dyn Observer) -> Result<Summary> {
     };
     let (s, m) = crate::memory::planned(
         &lottery::data_config(&cfg.train),
-        cfg.max_memory_mib(),
+        cfg.train.max_memory_mib,
         "use fewer --kernel-samples or training samples",
         plan,
         |ds| match cfg.train.dtype {
@@ -153,11 +153,4 @@ fn run_checked(cfg: &Config, obs: &mut dyn Observer) -> Result<Summary> {
         wall_seconds: m.seconds,
         ..s
     })
-}
-
-impl Config {
-    /// The memory budget option.
-    pub fn max_memory_mib(&self) -> Option<u64> {
-        self.train.max_memory_mib
-    }
 }

@@ -23,7 +23,7 @@ pub fn output(s: &Summary) -> Result<RunOutput> {
         notes: vec![
             format!(
                 "trainings: {} on {} (n = {}), {} seed(s)",
-                super::run::describe(&s.config.train),
+                describe(&s.config.train),
                 s.data_name,
                 s.config.train.n_train,
                 s.config.train.seeds
@@ -215,4 +215,12 @@ fn instability_chart(s: &Summary) -> Chart {
     );
     ch.caption("Below the dashed line a network is stable to SGD noise from that k on (Frankle et al. 2020).");
     ch
+}
+
+/// The lottery settings the trainings use, for the report.
+fn describe(cfg: &crate::lottery::Config) -> String {
+    format!(
+        "{:?} lr {}, batch {}, {} iterations",
+        cfg.optimizer, cfg.lr, cfg.batch_size, cfg.iterations
+    )
 }

@@ -2,15 +2,15 @@
 //! iteration k the dense path, the IMP rounds rewound to θ_k with the chosen tickets' paths,
 //! and the tangent view at θ_k.
 //!
-//! Seeds: θ₀ and the order of the first copy are `lottery`'s ([`lottery::theta0_seed`],
-//! [`lottery::order_seed`]); the second copy's order is [`second_order_seed`]. IMP's own
+//! Seeds: θ₀ and the order of the first copy are `lottery`'s ([`crate::lottery::theta0_seed`],
+//! [`crate::lottery::order_seed`]); the second copy's order is [`second_order_seed`]. IMP's own
 //! trainings use the first copy's order, as `lottery` does. Copies restart the optimiser's
 //! state at θ_k. Nothing reads the thread count.
 
 use super::path::{alphas, instability, interpolate, STABLE_BELOW};
 use super::{Config, Summary};
 use crate::data::{one_hot_centred, Dataset};
-use crate::lottery::{self, fit_config, network, order_seed, prune_next, theta0_seed, Splits};
+use crate::lottery::{fit_config, network, order_seed, prune_next, theta0_seed, Splits};
 use crate::metrics::accuracy;
 use crate::metrics::sweep::{group_by, mean_std_by};
 use crate::progress::Observer;
@@ -100,11 +100,10 @@ impl<T: Real> Ctx<'_, T> {
         fc.rewind_at = None;
         fc.eval_every = iterations;
         let mut quiet = crate::progress::Silent;
-        let dense = mask.is_none_or(|m| m.fraction_kept() == 1.0);
         let fitted = fit(
             &self.mlp,
             start,
-            if dense { None } else { mask.cloned() },
+            mask.cloned(),
             self.data.train(),
             self.data.val(),
             &fc,
@@ -331,12 +330,4 @@ pub fn stats(records: &[PathRecord]) -> Vec<PathStats> {
             }
         })
         .collect()
-}
-
-/// The lottery settings the trainings use, for the report.
-pub fn describe(cfg: &lottery::Config) -> String {
-    format!(
-        "{:?} lr {}, batch {}, {} iterations",
-        cfg.optimizer, cfg.lr, cfg.batch_size, cfg.iterations
-    )
 }

@@ -151,7 +151,8 @@ impl<T: Real> Iterative for Method<'_, T> {
 }
 
 /// Trains `mlp` from `theta0` (masked first when a mask is given; pruned weights stay exactly
-/// 0) on `train`, measuring `val` every `eval_every` iterations.
+/// 0) on `train`, measuring `val` every `eval_every` iterations. A mask that keeps every
+/// weight is dropped, so a dense training never pays for masking.
 pub fn fit<T: Real>(
     mlp: &Mlp,
     theta0: Vec<T>,
@@ -162,6 +163,7 @@ pub fn fit<T: Real>(
     obs: &mut dyn Observer,
 ) -> Result<Fitted<T>> {
     cfg.validate()?;
+    let mask = mask.filter(|m| m.fraction_kept() < 1.0);
     let batches = Batches::new(train.x.rows(), cfg.batch_size, cfg.order_seed, false)?;
     let source = MinibatchLoss::new(mlp, train.x, train.targets, cfg.loss, batches)?;
     let mut method = match cfg.optimizer {
