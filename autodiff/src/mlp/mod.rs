@@ -15,7 +15,7 @@
 //! side by side) and in [`crate::unary`] for φ. Around them: the network and its
 //! parameterizations (`net.rs`, [`Mlp`]), where each parameter lives in θ (`layout.rs`), the
 //! seeded initialisation (`init.rs`), one-call entry points f, J·v, Jᵀu, MSE gradient
-//! (`api.rs`), whole Jacobians (`jacobian.rs`), the empirical NTK (`ntk.rs`), matrix-free
+//! (`api.rs`), whole Jacobians (`jacobian.rs`) and chosen columns of J from the NTK's factors (`columns.rs`), the empirical NTK (`ntk.rs`), matrix-free
 //! kernel and Gauss–Newton operators (`operators.rs`), Hessian-vector products (`hvp.rs`) and
 //! the linearised model f_lin(δ) = f(θ₀) + Jδ with those as its faces (`linearized.rs`), and
 //! masks over the parameter layout with magnitude, global and random pruning (`mask.rs`).
@@ -25,6 +25,7 @@
 pub mod affine;
 pub mod api;
 pub mod audit;
+pub mod columns;
 pub mod eval;
 pub mod forward;
 pub mod hvp;
@@ -42,6 +43,7 @@ pub mod ops;
 pub mod reverse;
 
 pub use affine::Affine;
+pub use columns::jacobian_columns;
 pub use eval::{Activations, LayerEval};
 pub use forward::{Forward, LayerDual, Seeds, Tangent};
 pub use hvp::{gauss_newton_vp, mse_hvp};
@@ -57,7 +59,7 @@ pub use masked::{
 pub use net::{Layer, Mlp, Parameterization};
 pub use ntk::{
     ntk_by_contraction, ntk_cross_by_contraction, ntk_factor_bytes, ntk_memory_bytes,
-    ntk_structured, ntk_traced, NtkForm,
+    ntk_per_layer, ntk_structured, ntk_traced, NtkForm,
 };
 pub use on_graph::{mlp_on_graph, GraphOps};
 pub use operators::{GaussNewtonOperator, NtkOperator, Ridge};

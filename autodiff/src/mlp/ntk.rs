@@ -170,11 +170,13 @@ fn tile_size(n: usize, rows_per_sample: usize) -> usize {
 }
 
 /// K from the per-layer factors, tile by tile. `q` = o for the full kernel, 1 for the traced.
+/// `only = Some(l)` keeps layer l's term of the sum alone (its weights and bias): K_l.
 fn assemble<'t, T: Real>(
     net: &Mlp,
     f1: &Factors<'t, T>,
     f2: Option<&Factors<'t, T>>,
     traced: bool,
+    only: Option<usize>,
 ) -> Result<Matrix<T>> {
     let symmetric = f2.is_none();
     let f2 = f2.unwrap_or(f1);
@@ -206,7 +208,11 @@ fn assemble<'t, T: Real>(
         let mut acc = Matrix::<T>::zeros(bi * q, bj * q);
         let mut ga = Matrix::<T>::zeros(bi, bj);
         let mut gd = Matrix::<T>::zeros(bi * q, bj * q);
-        for layer in net.layers() {
+        for layer in net
+            .layers()
+            .iter()
+            .filter(|l| only.is_none_or(|o| o == l.index))
+        {
             let l = layer.index;
             let (a1, a2) = (f1.a(l), f2.a(l));
             let s2 = T::from_f64(layer.w_scale * layer.w_scale);
@@ -351,7 +357,7 @@ pub(crate) fn kernel_from_factors<'t, T: Real>(
     f2: Option<&Factors<'t, T>>,
     form: NtkForm,
 ) -> Result<Matrix<T>> {
-    assemble(net, f1, f2, form == NtkForm::Traced)
+    assemble(net, f1, f2, form == NtkForm::Traced, None)
 }
 
 /// The full empirical NTK K(X₁, X₂), (n₁·o)×(n₂·o), by per-layer structured products, without
@@ -389,7 +395,26 @@ fn kernel<T: Real>(
     check_pair(net, theta, x1, x2)?;
     let f1 = factors(net, theta, x1)?;
     let f2 = x2.map(|x2| factors(net, theta, x2)).transpose()?;
-    assemble(net, &f1, f2.as_ref(), traced)
+    assemble(net, &f1, f2.as_ref(), traced, None)
+}
+
+/// Each layer's own tangent kernel, K_l = J_l(X₁) J_l(X₂)ᵀ with J_l the columns of layer l's
+/// weights and bias: the terms (s_l²·A_{l−1}A_{l−1}ᵀ + σ_b²·11ᵀ) ⊙ Δ_lΔ_lᵀ of the structured
+/// sum, so Σ_l K_l = K. One backward pass per side serves every layer; `form` picks the full
+/// or the output-traced kernel as in [`ntk_structured`] and [`ntk_traced`].
+pub fn ntk_per_layer<T: Real>(
+    net: &Mlp,
+    theta: &[T],
+    x1: MatRef<'_, T>,
+    x2: Option<MatRef<'_, T>>,
+    form: NtkForm,
+) -> Result<Vec<Matrix<T>>> {
+    check_pair(net, theta, x1, x2)?;
+    let f1 = factors(net, theta, x1)?;
+    let f2 = x2.map(|x2| factors(net, theta, x2)).transpose()?;
+    (0..net.layers().len())
+        .map(|l| assemble(net, &f1, f2.as_ref(), form == NtkForm::Traced, Some(l)))
+        .collect()
 }
 
 /// Bytes the kernel itself needs: n₁·n₂ entries traced, n₁·n₂·o² full, plus the per-thread
