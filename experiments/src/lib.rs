@@ -20,6 +20,7 @@ pub mod memory;
 pub mod metrics;
 pub mod model;
 pub mod newton_vs_gd;
+pub mod probe;
 pub mod progress;
 pub mod report;
 pub mod selfcheck;

@@ -3,6 +3,7 @@
 
 pub mod args;
 pub mod lottery_args;
+pub mod probe_args;
 pub mod stability_args;
 pub mod supermask_args;
 pub mod tickets_args;
@@ -12,13 +13,14 @@ pub use crate::experiment::Experiment;
 use crate::progress::{Bars, Observer, Silent};
 use crate::report;
 use crate::{
-    bench_jacobian, bench_train, imbalance, linearize, lottery, newton_vs_gd, stability, supermask,
+    bench_jacobian, bench_train, imbalance, linearize, lottery, newton_vs_gd, probe, stability, supermask,
     tickets, width_sweep,
 };
 use anyhow::{bail, Result};
 pub use args::*;
 use clap::{Parser, Subcommand};
 pub use lottery_args::{BenchTrainArgs, LotteryArgs};
+pub use probe_args::ProbeArgs;
 pub use stability_args::StabilityArgs;
 pub use supermask_args::SupermaskArgs;
 pub use tickets_args::TicketsArgs;
@@ -65,6 +67,11 @@ pub enum Command {
     /// measure how far the pruned network is from its tangent prediction at θ₀. The defaults
     /// (digits, n = 1000, 2 seeds) take 99 s on 2 cores.
     Supermask(SupermaskArgs),
+    /// Pre-existing detectors, tangent features or training? Over widths: ridge solves with
+    /// the conjugate kernel, each layer's tangent kernel and the NTK at θ₀ and θ_T against
+    /// the trained network, the best single unit and tangent feature as class detectors
+    /// (AUC), and kernel–target alignment.
+    Probe(ProbeArgs),
     /// One Adam step of LeNet-300-100 (batch 60, f32), dense and 80% masked, on 1 and 2
     /// threads: median step time in the format of the PyTorch peer script.
     BenchTrain(BenchTrainArgs),
@@ -166,6 +173,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Tickets(a) => execute::<tickets::Tickets>(&a.common, &a.config()),
         Command::Stability(a) => execute::<stability::Stability>(&a.common, &a.config()),
         Command::Supermask(a) => execute::<supermask::Supermask>(&a.common, &a.config()),
+        Command::Probe(a) => execute::<probe::Probe>(&a.common, &a.config()),
         Command::BenchTrain(a) => execute::<bench_train::BenchTrain>(&a.common, &a.config()),
         Command::Data(a) => data_command(&a.action),
         Command::Selfcheck(a) => selfcheck_command(&a),

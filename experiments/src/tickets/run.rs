@@ -12,7 +12,7 @@ use crate::data::Dataset;
 use crate::metrics::accuracy;
 use crate::metrics::sweep::{group_by, mean_std_by};
 use crate::progress::Observer;
-use crate::train::{fit, FitConfig, Loss, Optimizer, SgdConfig, Split, Targets};
+use crate::train::full_batch_gd;
 use anyhow::{anyhow, bail, Context, Result};
 use autodiff::mlp::{Mask, Mlp, Parameterization};
 use linalg::vec::rel_diff;
@@ -138,39 +138,14 @@ impl Ctx<'_> {
         )?;
         let n = ds.n_train();
         let lr = cfg.lr_scale * n as f64 / newton.lambda_max;
-        let fc = FitConfig {
-            optimizer: Optimizer::Sgd(SgdConfig {
-                lr,
-                momentum: 0.0,
-                weight_decay: 0.0,
-            }),
-            loss: Loss::SquaredError,
-            batch_size: n,
-            iterations: cfg.iterations,
-            eval_every: cfg.iterations,
-            order_seed: 0,
-            rewind_at: None,
-        };
-        let split = || Split {
-            x: ds.x_train.as_ref(),
-            targets: Targets::Values(ds.y_train.as_ref()),
-        };
-        let mut quiet = crate::progress::Silent;
-        let fitted = fit(
-            &self.net,
-            start,
-            mask.cloned(),
-            split(),
-            split(),
-            &fc,
-            &mut quiet,
-        )?;
-        let trained = self.net.forward(&fitted.theta, ds.x_test.as_ref())?;
+        let data = (ds.x_train.as_ref(), ds.y_train.as_ref());
+        let theta = full_batch_gd(&self.net, start, mask, data, lr, cfg.iterations)?;
+        let trained = self.net.forward(&theta, ds.x_test.as_ref())?;
         if trained.as_slice().iter().any(|v| !v.is_finite()) {
             bail!("GD diverged (non-finite outputs) at step η = {lr:.3e}; lower --lr-scale");
         }
         Ok(Pair {
-            theta: fitted.theta,
+            theta,
             trained,
             newton,
             lr,
