@@ -2272,6 +2272,94 @@ const SUPERMASK_CASES: &[Case] = &[
     },
 ];
 
+/// `probe` with tiny settings and no files written, then the case's own arguments.
+macro_rules! prb {
+    ($($a:expr),* $(,)?) => {
+        &["probe", "-q", "--no-write", "--n-train", "40", "--n-test", "40", "--widths", "8",
+          "--iterations", "3", "--features-per-layer", "5", "--seeds", "1", $($a),*]
+    };
+}
+
+const PROBE_CASES: &[Case] = &[
+    Case {
+        name: "probe --depth 0",
+        args: prb!("--depth", "0"),
+        setup: nothing,
+        codes: RUN,
+        needles: &["--depth"],
+    },
+    Case {
+        name: "probe --lr-scale 2",
+        args: prb!("--lr-scale", "2"),
+        setup: nothing,
+        codes: RUN,
+        needles: &["--lr-scale"],
+    },
+    Case {
+        name: "probe --ridge 0",
+        args: prb!("--ridge", "0"),
+        setup: nothing,
+        codes: RUN,
+        needles: &["--ridge"],
+    },
+    Case {
+        name: "probe --ridge nan",
+        args: prb!("--ridge", "nan"),
+        setup: nothing,
+        codes: RUN,
+        needles: &["--ridge"],
+    },
+    Case {
+        name: "probe --features-per-layer 0",
+        args: prb!("--features-per-layer", "0"),
+        setup: nothing,
+        codes: RUN,
+        needles: &["--features-per-layer"],
+    },
+    Case {
+        name: "probe --iterations 0",
+        args: prb!("--iterations", "0"),
+        setup: nothing,
+        codes: RUN,
+        needles: &["--iterations"],
+    },
+    Case {
+        name: "probe --n-test 1",
+        args: prb!("--n-test", "1"),
+        setup: nothing,
+        codes: RUN,
+        needles: &["--n-test"],
+    },
+    Case {
+        name: "probe --sigma-w -1",
+        args: prb!("--sigma-w", "-1"),
+        setup: nothing,
+        codes: RUN,
+        needles: &["sigma-w"],
+    },
+    Case {
+        name: "probe --activation identity",
+        args: prb!("--activation", "identity"),
+        setup: nothing,
+        codes: RUN,
+        needles: &["linear network"],
+    },
+    Case {
+        name: "probe on regression data",
+        args: prb!("--data", "sine"),
+        setup: nothing,
+        codes: RUN,
+        needles: &["class labels"],
+    },
+    Case {
+        name: "probe --max-memory-mib 1",
+        args: prb!("--max-memory-mib", "1"),
+        setup: nothing,
+        codes: RUN,
+        needles: &["memory"],
+    },
+];
+
 /// `lottery` with tiny settings and no files written, then the case's own arguments.
 macro_rules! lot {
     ($($a:expr),* $(,)?) => {
@@ -2847,6 +2935,11 @@ fn supermask_options() {
 }
 
 #[test]
+fn probe_options() {
+    run_group(PROBE_CASES);
+}
+
+#[test]
 fn output_paths() {
     run_group(OUTPUT_CASES);
 }
@@ -2864,6 +2957,7 @@ fn the_table_is_large_and_names_are_unique() {
         TICKETS_CASES,
         STABILITY_CASES,
         SUPERMASK_CASES,
+        PROBE_CASES,
         OUTPUT_CASES,
     ]
     .iter()

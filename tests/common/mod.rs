@@ -157,6 +157,24 @@ pub const TINY_RUNS: &[(&str, &[&str])] = &[
         ],
     ),
     (
+        "probe",
+        &[
+            "probe",
+            "--n-train",
+            "60",
+            "--n-test",
+            "60",
+            "--widths",
+            "16,32",
+            "--iterations",
+            "30",
+            "--features-per-layer",
+            "50",
+            "--seeds",
+            "2",
+        ],
+    ),
+    (
         "supermask",
         &[
             "supermask",

@@ -13,8 +13,8 @@ pub use crate::experiment::Experiment;
 use crate::progress::{Bars, Observer, Silent};
 use crate::report;
 use crate::{
-    bench_jacobian, bench_train, imbalance, linearize, lottery, newton_vs_gd, probe, stability, supermask,
-    tickets, width_sweep,
+    bench_jacobian, bench_train, imbalance, linearize, lottery, newton_vs_gd, probe, stability,
+    supermask, tickets, width_sweep,
 };
 use anyhow::{bail, Result};
 pub use args::*;

@@ -62,8 +62,7 @@ pub fn verdicts(s: &Summary) -> Vec<String> {
         feat(Point::Init),
         feat(Point::Trained)
     ));
-    let align =
-        |w, p| find(s, w, p, KernelKind::Ntk).map_or(f64::NAN, |m| m.centred_alignment.0);
+    let align = |w, p| find(s, w, p, KernelKind::Ntk).map_or(f64::NAN, |m| m.centred_alignment.0);
     out.push(format!(
         "the NTK's centred alignment with the labels goes from {:.3} at θ₀ to {:.3} at θ_T at width {lo}, and from {:.3} to {:.3} at width {hi}; the after-kernel alone reaches {} at width {hi} against {} for the θ₀ NTK alone",
         align(lo, Point::Init),

@@ -31,7 +31,11 @@ pub struct Best {
 }
 
 /// The hidden layers' activations φ(z_l) at θ, first hidden layer first (samples × units).
-pub fn hidden_activations(net: &Mlp, theta: &[f64], x: MatRef<'_, f64>) -> Result<Vec<Matrix<f64>>> {
+pub fn hidden_activations(
+    net: &Mlp,
+    theta: &[f64],
+    x: MatRef<'_, f64>,
+) -> Result<Vec<Matrix<f64>>> {
     let tape = net.record(theta, x).map_err(|e| anyhow!("{e}"))?;
     let nodes = tape.nodes();
     Ok(nodes

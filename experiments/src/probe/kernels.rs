@@ -90,7 +90,10 @@ pub fn kernels_at(
         s
     };
     let s = net.layers().last().map_or(1.0, |l| l.w_scale);
-    let (phi, phi_test) = (last_hidden(net, theta, x)?, last_hidden(net, theta, x_test)?);
+    let (phi, phi_test) = (
+        last_hidden(net, theta, x)?,
+        last_hidden(net, theta, x_test)?,
+    );
     let mut out = vec![Kernel {
         kind: KernelKind::Conjugate,
         train: gram(&phi, &phi, s * s)?,
@@ -174,7 +177,9 @@ pub fn alignment(k: &Matrix<f64>, y: &Matrix<f64>) -> Result<f64> {
 /// with r the row means and m the grand mean of K, and HY the column-centred targets.
 pub fn centred_alignment(k: &Matrix<f64>, y: &Matrix<f64>) -> Result<f64> {
     let n = k.rows();
-    let r: Vec<f64> = (0..n).map(|i| k.row(i).iter().sum::<f64>() / n as f64).collect();
+    let r: Vec<f64> = (0..n)
+        .map(|i| k.row(i).iter().sum::<f64>() / n as f64)
+        .collect();
     let m = r.iter().sum::<f64>() / n.max(1) as f64;
     let kc = Matrix::from_fn(n, n, |i, j| k.get(i, j) - r[i] - r[j] + m);
     let col_mean: Vec<f64> = (0..y.cols())

@@ -174,48 +174,65 @@ pub fn validate(cfg: &Config) -> Result<()> {
     Ok(())
 }
 
-/// Parameters of the widest network and its largest hidden layer count of units.
-fn widest(cfg: &Config, d: usize, o: usize) -> (usize, usize) {
+/// The widest network's parameter count, its NTK factor bytes for `samples` inputs, and the
+/// entries a recorded forward pass keeps per sample (input, and per hidden layer z, φ(z) and
+/// φ'(z), then the output).
+fn widest(cfg: &Config, d: usize, o: usize, samples: usize) -> (usize, usize, usize) {
     let w = cfg.widths.iter().copied().max().unwrap_or(1);
-    let mut widths = vec![d];
-    widths.extend(std::iter::repeat_n(w, cfg.depth));
-    widths.push(o);
-    let p = widths.windows(2).map(|v| (v[0] + 1) * v[1]).sum();
-    (p, widths.iter().copied().max().unwrap_or(1))
+    match run::network(cfg, d, o, w) {
+        Ok(net) => (
+            net.num_params(),
+            autodiff::mlp::ntk_factor_bytes(&net, samples, 0, 8),
+            d + 3 * w * cfg.depth + o,
+        ),
+        Err(_) => (usize::MAX, usize::MAX, usize::MAX),
+    }
 }
 
-/// The memory plan of the widest network: the data, every kernel of one point (train n×n and
-/// test×train) with a solve's copy and factor, the NTK factors of both input sets, the tapes,
-/// one block of tangent-feature columns, and the θ's of the training.
+/// The memory plan of the widest network, in two phases: building and solving the kernels
+/// (every kernel of one point, train n×n and test×train, with one solve's copy and factor, or
+/// while they are built the NTK factors of both input sets), then the detectors (the test
+/// inputs' factors and one block of tangent-feature columns). The data and the θ's of the
+/// training live throughout.
 pub fn memory_plan(cfg: &Config, d: usize, o: usize) -> MemoryPlan {
     let (n, m) = (cfg.n_train, cfg.n_test);
-    let (p, wide) = widest(cfg, d, o);
+    let (p, factors, tape) = widest(cfg, d, o, n + m);
+    let test_factors = widest(cfg, d, o, m).1;
     let kinds = cfg.depth + 3;
-    let per_sample = (cfg.depth + 1) * (o + 2) * wide;
-    let mut plan = MemoryPlan::default();
-    plan.phase(
-        "kernels and detectors",
+    let always = || {
         vec![
             (format!("data ({} rows)", n + m), mat(n + m, d + o, 16)),
-            (
-                format!("{kinds} kernels (train {n}², test {m}×{n}) and a solve's 2 copies"),
-                mat(kinds + 2, n * n + m * n, 8),
-            ),
-            (
-                format!("NTK factors ({} samples)", n + m),
-                mat(n + m, per_sample, 8),
-            ),
-            (
-                format!("tapes (train and test, widest {wide})"),
-                mat(3 * (n + m), wide * (cfg.depth + 1), 8),
-            ),
-            (
-                format!("tangent-feature columns ({}×{})", m * o, run::FEATURE_BLOCK),
-                mat(m * o, run::FEATURE_BLOCK, 8),
-            ),
             (format!("θ copies and gradients (8 × {p})"), mat(8, p, 8)),
-        ],
-    );
+            (
+                format!("tapes of the widest network ({} samples)", n + m),
+                mat(n + m, tape, 8),
+            ),
+        ]
+    };
+    let mut kernels = always();
+    kernels.push((
+        format!("{kinds} kernels (train {n}², test {m}×{n})"),
+        mat(kinds, n * n + m * n, 8),
+    ));
+    kernels.push((
+        format!(
+            "a solve's K + λI and its factor, or the NTK factors ({} samples)",
+            n + m
+        ),
+        mat(2, n * n, 8).max(factors as u128),
+    ));
+    let mut detectors = always();
+    detectors.push((
+        format!("NTK factors of the test inputs ({m} samples)"),
+        test_factors as u128,
+    ));
+    detectors.push((
+        format!("tangent-feature columns ({}×{})", m * o, run::FEATURE_BLOCK),
+        mat(m * o, run::FEATURE_BLOCK, 8),
+    ));
+    let mut plan = MemoryPlan::default();
+    plan.phase("kernels and solves", kernels);
+    plan.phase("detectors", detectors);
     plan
 }
 

@@ -143,9 +143,13 @@ fn summary_table(s: &Summary) -> Table {
         let get = |p, k, f: fn(&KernelStats) -> f64| find(s, w, p, k).map_or(f64::NAN, f);
         t.row([
             w.to_string(),
-            pct(get(Point::Init, KernelKind::Conjugate, |m| m.accuracy_from_zero.0)),
+            pct(get(Point::Init, KernelKind::Conjugate, |m| {
+                m.accuracy_from_zero.0
+            })),
             pct(get(Point::Init, KernelKind::Ntk, |m| m.accuracy_newton.0)),
-            pct(get(Point::Trained, KernelKind::Ntk, |m| m.accuracy_from_zero.0)),
+            pct(get(Point::Trained, KernelKind::Ntk, |m| {
+                m.accuracy_from_zero.0
+            })),
             pct(net_mean(s, w, |n| n.accuracy_trained)),
             fmt(net_mean(s, w, |n| n.gap_to_newton)),
             fmt(net_mean(s, w, |n| n.relative_move)),
@@ -214,7 +218,11 @@ fn flat_kernels(s: &Summary) -> Vec<FlatKernel> {
         .map(|r| FlatKernel {
             width: r.width,
             seed: r.seed,
-            point: if r.point == Point::Init { "init" } else { "trained" },
+            point: if r.point == Point::Init {
+                "init"
+            } else {
+                "trained"
+            },
             kernel: r.kernel.name(),
             accuracy_newton: r.accuracy_newton,
             accuracy_from_zero: r.accuracy_from_zero,
@@ -225,7 +233,12 @@ fn flat_kernels(s: &Summary) -> Vec<FlatKernel> {
         .collect()
 }
 
-fn kernel_series(s: &Summary, p: Point, k: KernelKind, f: fn(&KernelStats) -> f64) -> Vec<(f64, f64)> {
+fn kernel_series(
+    s: &Summary,
+    p: Point,
+    k: KernelKind,
+    f: fn(&KernelStats) -> f64,
+) -> Vec<(f64, f64)> {
     s.config
         .widths
         .iter()
@@ -293,7 +306,10 @@ fn alignment_chart(s: &Summary) -> Chart {
         false,
     );
     let a = |m: &KernelStats| m.centred_alignment.0;
-    for (c, k) in [KernelKind::Ntk, KernelKind::Conjugate].into_iter().enumerate() {
+    for (c, k) in [KernelKind::Ntk, KernelKind::Conjugate]
+        .into_iter()
+        .enumerate()
+    {
         ch.add_colored(
             &format!("{} at θ₀", k.name()),
             kernel_series(s, Point::Init, k, a),
@@ -328,9 +344,24 @@ fn auc_chart(s: &Summary) -> Chart {
             .map(|&w| (w as f64, detector_mean(s, w, p, f)))
             .collect::<Vec<_>>()
     };
-    ch.add_colored("best unit at θ₀", at(Point::Init, best_unit), SeriesStyle::Line, 0);
-    ch.add_colored("best unit at θ_T", at(Point::Trained, best_unit), SeriesStyle::Dashed, 0);
-    ch.add_colored("best tangent feature at θ₀", at(Point::Init, best_feature), SeriesStyle::Line, 1);
+    ch.add_colored(
+        "best unit at θ₀",
+        at(Point::Init, best_unit),
+        SeriesStyle::Line,
+        0,
+    );
+    ch.add_colored(
+        "best unit at θ_T",
+        at(Point::Trained, best_unit),
+        SeriesStyle::Dashed,
+        0,
+    );
+    ch.add_colored(
+        "best tangent feature at θ₀",
+        at(Point::Init, best_feature),
+        SeriesStyle::Line,
+        1,
+    );
     ch.add_colored(
         "best tangent feature at θ_T",
         at(Point::Trained, best_feature),

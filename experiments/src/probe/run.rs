@@ -144,10 +144,13 @@ pub fn network(cfg: &Config, d: usize, o: usize, width: usize) -> Result<Mlp> {
 /// (n·o)² and never formed); a step η = c·n/λ_max is stable for c < 2.
 fn full_kernel_lambda_max(net: &Mlp, theta: &[f64], ds: &Dataset) -> Result<f64> {
     let op = NtkOperator::new(net, theta, ds.x_train.as_ref()).map_err(|e| anyhow!("{e}"))?;
-    let r = lanczos_extremes(&op, op.dim().min(80), 1e-6, 0x6c61_6d62)
-        .context("Lanczos on the NTK")?;
+    let r =
+        lanczos_extremes(&op, op.dim().min(80), 1e-6, 0x6c61_6d62).context("Lanczos on the NTK")?;
     if !(r.max.is_finite() && r.max > 0.0) {
-        bail!("the NTK's largest eigenvalue is {}: the network's outputs do not move", r.max);
+        bail!(
+            "the NTK's largest eigenvalue is {}: the network's outputs do not move",
+            r.max
+        );
     }
     Ok(r.max)
 }
@@ -203,7 +206,14 @@ fn measure(
         let params = sample_params(net, l, cfg.features_per_layer, feature_seed(cfg, s));
         features_scored.push(params.len());
         let x_test = ds.x_test.as_ref();
-        features.push(best_features(net, theta, x_test, labels, (l, &params), FEATURE_BLOCK)?);
+        features.push(best_features(
+            net,
+            theta,
+            x_test,
+            labels,
+            (l, &params),
+            FEATURE_BLOCK,
+        )?);
     }
     // The readout is linear: ∂f_a/∂W[a, u] = s·φ(z_u) (AUC is invariant to s > 0), ∂f_a/∂W[b, u]
     // = 0 for b ≠ a and the bias column is constant, so its best feature for class a is
