@@ -70,7 +70,8 @@ pub enum Command {
     /// Pre-existing detectors, tangent features or training? Over widths: ridge solves with
     /// the conjugate kernel, each layer's tangent kernel and the NTK at θ₀ and θ_T against
     /// the trained network, the best single unit and tangent feature as class detectors
-    /// (AUC), and kernel–target alignment.
+    /// (AUC), and kernel–target alignment. The defaults (digits, widths 64…2048, 2 seeds)
+    /// take 95 s on 2 cores.
     Probe(ProbeArgs),
     /// One Adam step of LeNet-300-100 (batch 60, f32), dense and 80% masked, on 1 and 2
     /// threads: median step time in the format of the PyTorch peer script.
