@@ -3,12 +3,13 @@
 //! g + λα = 0, squared error through the same path against the one-step kernel solve, and
 //! the separable case at λ → 0.
 
-use autodiff::mlp::{ntk_structured, Mlp, Parameterization};
+use autodiff::mlp::{ntk_structured, Linearized, Mlp, NtkForm, Parameterization};
 use autodiff::Activation;
 use experiments::tangent::kernel_ridge;
 use experiments::tangent::pointwise_newton::{
     continuation, newton, CrossEntropy, Limit, NewtonOptions, PointwiseLoss, SquaredError, Verdict,
 };
+use experiments::tangent::pointwise_newton_cg::newton_cg;
 use linalg::Matrix;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -75,15 +76,14 @@ fn converged_alpha_satisfies_the_optimality_condition() {
         "cross-entropy needs more than one Newton step"
     );
     // g + λα = 0 with g = softmax(z) − e_y at z = f₀ + Kα.
-    let (n, o) = (f0.rows(), f0.cols());
     let mut worst: f64 = 0.0;
-    for i in 0..n {
+    for (i, &y) in labels.iter().enumerate() {
         let z = sol.outputs.row(i);
         let m = z.iter().copied().fold(f64::NEG_INFINITY, f64::max);
         let s: f64 = z.iter().map(|v| (v - m).exp()).sum();
-        for a in 0..o {
-            let p = (z[a] - m).exp() / s;
-            let g = p - if a == labels[i] { 1.0 } else { 0.0 };
+        for (a, &za) in z.iter().enumerate() {
+            let p = (za - m).exp() / s;
+            let g = p - if a == y { 1.0 } else { 0.0 };
             worst = worst.max((g + lambda * sol.alpha.get(i, a)).abs());
         }
     }
@@ -145,4 +145,41 @@ fn separable_data_at_vanishing_ridge_is_detected() {
     let f0 = Matrix::from_fn(3, 3, |_, _| rng.random_range(-1.0..1.0));
     let r = continuation(&k2, &f0, &[0, 1, 2], 1.0, 12, NewtonOptions::default()).unwrap();
     assert!(matches!(r.limit, Limit::Finite { .. }), "{:?}", r.limit);
+}
+
+#[test]
+fn function_space_and_parameter_space_newton_agree() {
+    let mut rng = ChaCha8Rng::seed_from_u64(5);
+    let net = Mlp::new(
+        4,
+        &[16],
+        3,
+        Activation::Tanh,
+        Parameterization::Ntk,
+        1.0,
+        0.1,
+    )
+    .unwrap();
+    let theta: Vec<f64> = net.init(5);
+    let x = Matrix::from_fn(10, 4, |_, _| rng.random_range(-1.0..1.0));
+    let labels: Vec<usize> = (0..10).map(|i| i % 3).collect();
+    let loss = CrossEntropy { labels: &labels };
+    let lambda = 0.05;
+    let lin = Linearized::new(&net, &theta, x.as_ref()).unwrap();
+    let k = lin.ntk(NtkForm::Full).unwrap();
+    let fs = newton(&k, lin.output0(), &loss, lambda, NewtonOptions::default()).unwrap();
+    let ps = newton_cg(&lin, &loss, lambda, NewtonOptions::default(), 1e-12).unwrap();
+    assert_eq!(fs.verdict, Verdict::Converged);
+    assert_eq!(ps.verdict, Verdict::Converged, "{:?}", ps.history);
+    // δ = Jᵀα from the function-space solve against δ from CG in parameter space.
+    let delta_fs = lin.vjp(fs.alpha.as_ref()).unwrap();
+    let d = linalg::vec::rel_diff(&ps.delta, &delta_fs);
+    assert!(d < 1e-8, "‖δ_CG − Jᵀα‖/‖Jᵀα‖ = {d:e}");
+    let z = linalg::vec::rel_diff(ps.outputs.as_slice(), fs.outputs.as_slice());
+    assert!(z < 1e-9, "outputs differ by {z:e}");
+    assert_eq!(
+        fs.history.len(),
+        ps.history.len(),
+        "both are Newton's method on one problem"
+    );
 }

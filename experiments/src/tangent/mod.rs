@@ -5,6 +5,7 @@ pub mod closed_form;
 pub mod kernel_plan;
 pub mod kernel_ridge;
 pub mod pointwise_newton;
+pub mod pointwise_newton_cg;
 
 pub use closed_form::ClosedFormGd;
 pub use kernel_plan::{KernelChoice, KernelPlan};

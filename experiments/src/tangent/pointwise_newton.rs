@@ -147,6 +147,30 @@ struct State {
     hess: Vec<f64>,
 }
 
+/// Σᵢ ℓ(zᵢ, yᵢ), the gradients g (n·o) and the Hessian blocks Wᵢ (n·o·o) at outputs z.
+pub(crate) fn evaluate(
+    loss: &dyn PointwiseLoss,
+    z: &Matrix<f64>,
+) -> Result<(f64, Vec<f64>, Vec<f64>)> {
+    let (n, o) = (z.rows(), z.cols());
+    let mut g = vec![0.0; n * o];
+    let mut hess = vec![0.0; n * o * o];
+    let mut total = 0.0;
+    for i in 0..n {
+        let zi = z.row(i);
+        if zi.iter().any(|v| !v.is_finite()) {
+            bail!("the linearised outputs of sample {i} are not finite");
+        }
+        total += loss.eval(
+            i,
+            zi,
+            &mut g[i * o..(i + 1) * o],
+            &mut hess[i * o * o..(i + 1) * o * o],
+        );
+    }
+    Ok((total, g, hess))
+}
+
 fn state(
     k: &Matrix<f64>,
     f0: &Matrix<f64>,
@@ -157,17 +181,7 @@ fn state(
     let (n, o) = (f0.rows(), f0.cols());
     let ka = matvec(k, alpha)?;
     let outputs = Matrix::from_fn(n, o, |i, a| f0.get(i, a) + ka[i * o + a]);
-    let mut resid = vec![0.0; n * o];
-    let mut hess = vec![0.0; n * o * o];
-    let mut total = 0.0;
-    for i in 0..n {
-        let z = outputs.row(i);
-        if z.iter().any(|v| !v.is_finite()) {
-            bail!("the linearised outputs of sample {i} are not finite");
-        }
-        let g = &mut resid[i * o..(i + 1) * o];
-        total += loss.eval(i, z, g, &mut hess[i * o * o..(i + 1) * o * o]);
-    }
+    let (total, mut resid, hess) = evaluate(loss, &outputs)?;
     let quad = 0.5 * lambda * linalg::vec::dot(alpha, &ka);
     for (r, &a) in resid.iter_mut().zip(alpha) {
         *r += lambda * a;
@@ -213,7 +227,7 @@ fn sqrt_blocks(hess: &[f64], o: usize) -> Result<Vec<f64>> {
 }
 
 /// v ↦ S v with S block-diagonal.
-fn apply_blocks(s: &[f64], v: &[f64], o: usize) -> Vec<f64> {
+pub(crate) fn apply_blocks(s: &[f64], v: &[f64], o: usize) -> Vec<f64> {
     let mut out = vec![0.0; v.len()];
     for ((blk, x), y) in s
         .chunks_exact(o * o)
