@@ -2272,6 +2272,52 @@ const SUPERMASK_CASES: &[Case] = &[
     },
 ];
 
+/// `linearize --loss cross-entropy` with tiny settings, then the case's own arguments.
+macro_rules! lce {
+    ($($a:expr),* $(,)?) => {
+        &["linearize", "--loss", "cross-entropy", "-q", "--no-write", "--n-train", "20",
+          "--n-test", "20", "--steps", "3", $($a),*]
+    };
+}
+
+const CROSS_ENTROPY_CASES: &[Case] = &[
+    Case {
+        name: "linearize --loss cross-entropy --lambda 0",
+        args: lce!("--lambda", "0"),
+        setup: nothing,
+        codes: RUN,
+        needles: &["finite minimiser"],
+    },
+    Case {
+        name: "linearize --loss cross-entropy --lr -1",
+        args: lce!("--lr", "-1"),
+        setup: nothing,
+        codes: RUN,
+        needles: &["--lr"],
+    },
+    Case {
+        name: "linearize --loss cross-entropy on regression data",
+        args: lce!("--data", "sine"),
+        setup: nothing,
+        codes: RUN,
+        needles: &["class labels"],
+    },
+    Case {
+        name: "linearize --loss cross-entropy --steps 0",
+        args: lce!("--steps", "0"),
+        setup: nothing,
+        codes: RUN,
+        needles: &["--steps"],
+    },
+    Case {
+        name: "linearize --loss cross-entropy too wide for the budget",
+        args: lce!("--widths", "20000,20000", "--max-memory-mib", "100"),
+        setup: nothing,
+        codes: RUN,
+        needles: &["memory"],
+    },
+];
+
 /// `probe` with tiny settings and no files written, then the case's own arguments.
 macro_rules! prb {
     ($($a:expr),* $(,)?) => {
@@ -2935,6 +2981,11 @@ fn supermask_options() {
 }
 
 #[test]
+fn cross_entropy_options() {
+    run_group(CROSS_ENTROPY_CASES);
+}
+
+#[test]
 fn probe_options() {
     run_group(PROBE_CASES);
 }
@@ -2958,6 +3009,7 @@ fn the_table_is_large_and_names_are_unique() {
         STABILITY_CASES,
         SUPERMASK_CASES,
         PROBE_CASES,
+        CROSS_ENTROPY_CASES,
         OUTPUT_CASES,
     ]
     .iter()

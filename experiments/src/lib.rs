@@ -14,6 +14,7 @@ pub mod experiment;
 pub mod imbalance;
 pub mod linear;
 pub mod linearize;
+pub mod linearize_ce;
 pub mod lottery;
 pub mod mask_file;
 pub mod memory;

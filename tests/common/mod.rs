@@ -157,6 +157,22 @@ pub const TINY_RUNS: &[(&str, &[&str])] = &[
         ],
     ),
     (
+        "linearize-ce",
+        &[
+            "linearize",
+            "--loss",
+            "cross-entropy",
+            "--n-train",
+            "30",
+            "--n-test",
+            "40",
+            "--widths",
+            "24",
+            "--steps",
+            "20",
+        ],
+    ),
+    (
         "probe",
         &[
             "probe",

@@ -164,11 +164,41 @@ pub struct LinearizeArgs {
     /// Write the audit bundle (.npy files and model.json) into DIR (new or empty).
     #[arg(long, value_name = "DIR")]
     pub dump: Option<PathBuf>,
+    /// Loss: squared-error (one Newton step, the default) or cross-entropy (Newton's method
+    /// on the convex tangent problem, in function and parameter space, against GD and Adam).
+    #[arg(long, value_enum, default_value_t = LinearizeLoss::SquaredError)]
+    pub loss: LinearizeLoss,
+    /// Adam's step for `--loss cross-entropy`.
+    #[arg(long, allow_negative_numbers = true, default_value_t = crate::linearize_ce::Config::default().adam_lr)]
+    pub adam_lr: f64,
     #[command(flatten)]
     pub(crate) common: CommonArgs,
 }
 
+/// The loss of `linearize`.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LinearizeLoss {
+    /// ½‖f − y‖²: the tangent problem is one linear system.
+    SquaredError,
+    /// Softmax cross-entropy: convex, solved by Newton's method.
+    CrossEntropy,
+}
+
 impl LinearizeArgs {
+    /// The cross-entropy configuration these options describe (`--loss cross-entropy`).
+    pub fn ce_config(&self) -> crate::linearize_ce::Config {
+        crate::linearize_ce::Config {
+            data: self.data.config(&lin().data),
+            model: self.model.config(self.widths.0.clone(), self.seed),
+            lambda: self.lambda,
+            steps: self.steps,
+            lr: self.lr,
+            adam_lr: self.adam_lr,
+            max_memory_mib: self.common.max_memory_mib,
+            ..Default::default()
+        }
+    }
+
     /// The experiment configuration these options describe.
     pub fn config(&self) -> linearize::Config {
         linearize::Config {

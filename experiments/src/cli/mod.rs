@@ -163,6 +163,9 @@ pub fn run(cli: Cli) -> Result<()> {
         },
     };
     match command {
+        Command::Linearize(a) if a.loss == LinearizeLoss::CrossEntropy => {
+            execute::<crate::linearize_ce::LinearizeCe>(&a.common, &a.ce_config())
+        }
         Command::Linearize(a) => execute::<linearize::Linearize>(&a.common, &a.config()),
         Command::WidthSweep(a) => execute::<width_sweep::WidthSweep>(&a.common, &a.config()),
         Command::NewtonVsGd(a) => execute::<newton_vs_gd::NewtonVsGd>(&a.common, &a.config()),
