@@ -2,6 +2,7 @@
 //! meaning: relative to the second operand, the reference), the squared-error loss, accuracy,
 //! and the statistics of sweeps over seeds (`sweep`).
 
+pub mod anova;
 pub mod auc;
 pub mod sweep;
 
