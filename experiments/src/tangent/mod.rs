@@ -4,6 +4,7 @@
 pub mod closed_form;
 pub mod kernel_plan;
 pub mod kernel_ridge;
+pub mod linearized_sgd;
 pub mod pointwise_newton;
 pub mod pointwise_newton_cg;
 
