@@ -6,9 +6,11 @@ use super::{Checkpoint, Config, Summary, TangentFit};
 use crate::data::Dataset;
 use crate::metrics::accuracy;
 use crate::progress::Observer;
-use crate::tangent::pointwise_newton::{continuation, newton, CrossEntropy, NewtonOptions};
+use crate::tangent::pointwise_newton::{
+    continuation, margins, newton, CrossEntropy, NewtonOptions,
+};
 use crate::tangent::pointwise_newton_cg::newton_cg;
-use crate::train::{fit, AdamConfig, FitConfig, Loss, Optimizer, SgdConfig, Split, Targets};
+use crate::train::{full_batch, AdamConfig, Loss, Optimizer, SgdConfig, Targets};
 use anyhow::{anyhow, bail, Context, Result};
 use autodiff::mlp::{Linearized, Mlp, NtkForm};
 use linalg::vec::rel_diff;
@@ -29,18 +31,8 @@ pub fn mean_cross_entropy(z: &Matrix<f64>, labels: &[usize]) -> f64 {
 
 /// Mean over samples of the margin z_y − max_{a≠y} z_a.
 pub fn mean_margin(z: &Matrix<f64>, labels: &[usize]) -> f64 {
-    let total: f64 = (0..z.rows())
-        .map(|i| {
-            let row = z.row(i);
-            let y = labels[i];
-            let other = (0..row.len())
-                .filter(|&a| a != y)
-                .map(|a| row[a])
-                .fold(f64::NEG_INFINITY, f64::max);
-            row[y] - other
-        })
-        .sum();
-    total / z.rows().max(1) as f64
+    let m = margins(z, labels);
+    m.iter().sum::<f64>() / m.len().max(1) as f64
 }
 
 fn err(e: autodiff::AdError) -> anyhow::Error {
@@ -56,32 +48,15 @@ fn train(
     optimizer: Optimizer,
     steps: usize,
 ) -> Result<Vec<f64>> {
-    let fc = FitConfig {
-        optimizer,
-        loss: Loss::CrossEntropy,
-        batch_size: ds.n_train(),
-        iterations: steps,
-        eval_every: steps,
-        order_seed: 0,
-        rewind_at: None,
-    };
-    let split = || Split {
-        x: ds.x_train.as_ref(),
-        targets: Targets::Classes(labels),
-    };
-    let fitted = fit(
+    let data = (ds.x_train.as_ref(), Targets::Classes(labels));
+    full_batch(
         net,
         theta,
         None,
-        split(),
-        split(),
-        &fc,
-        &mut crate::progress::Silent,
-    )?;
-    if fitted.theta.iter().any(|v| !v.is_finite()) {
-        bail!("GD on the network diverged; lower --lr");
-    }
-    Ok(fitted.theta)
+        data,
+        (Loss::CrossEntropy, optimizer),
+        steps,
+    )
 }
 
 /// One GD step on the linearised model: δ ← δ − η·(1/n)·Jᵀ(softmax(f₀ + Jδ) − Y).

@@ -397,7 +397,8 @@ pub struct Continuation {
     pub limit: Limit,
 }
 
-fn min_margin(z: &Matrix<f64>, labels: &[usize]) -> f64 {
+/// Every sample's margin z_y − max_{a≠y} z_a (positive: classified right).
+pub fn margins(z: &Matrix<f64>, labels: &[usize]) -> Vec<f64> {
     (0..z.rows())
         .map(|i| {
             let row = z.row(i);
@@ -408,7 +409,11 @@ fn min_margin(z: &Matrix<f64>, labels: &[usize]) -> f64 {
                 .fold(f64::NEG_INFINITY, f64::max);
             row[y] - other
         })
-        .fold(f64::INFINITY, f64::min)
+        .collect()
+}
+
+fn min_margin(z: &Matrix<f64>, labels: &[usize]) -> f64 {
+    margins(z, labels).into_iter().fold(f64::INFINITY, f64::min)
 }
 
 /// Cross-entropy solved at λ₀, λ₀/10, … for up to `decades` decades, stopping as soon as

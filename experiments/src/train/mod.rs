@@ -25,7 +25,7 @@ pub mod sgd;
 pub use adam::{Adam, AdamConfig};
 pub use batches::{epoch_order, Batches, GradientSource, MinibatchLoss};
 pub use fit::{fit, EvalPoint, FitConfig, Fitted, Optimizer, Split};
-pub use full_batch::full_batch_gd;
+pub use full_batch::{full_batch, full_batch_gd};
 pub use loss::{Loss, Targets};
 pub use sgd::{Sgd, SgdConfig};
 
