@@ -2303,11 +2303,11 @@ const CROSS_ENTROPY_CASES: &[Case] = &[
         needles: &["class labels"],
     },
     Case {
-        name: "linearize --loss cross-entropy --steps 0",
-        args: lce!("--steps", "0"),
+        name: "linearize --loss cross-entropy --adam-lr nan",
+        args: lce!("--adam-lr", "nan"),
         setup: nothing,
         codes: RUN,
-        needles: &["--steps"],
+        needles: &["--adam-lr"],
     },
     Case {
         name: "linearize --loss cross-entropy too wide for the budget",

@@ -173,6 +173,12 @@ pub fn validate(cfg: &Config) -> Result<()> {
     if !(1..=10_000_000).contains(&cfg.steps) {
         bail!("--steps must lie in 1..=10⁷, got {}", cfg.steps);
     }
+    if !(cfg.adam_lr.is_finite() && cfg.adam_lr > 0.0) {
+        bail!("--adam-lr {} must be positive and finite", cfg.adam_lr);
+    }
+    if cfg.checkpoints == 0 || cfg.newton_max_iter == 0 || cfg.lambda_decades == 0 {
+        bail!("checkpoints, Newton iterations and ridge decades must each be at least 1");
+    }
     if let Some(lr) = cfg.lr {
         if !(lr.is_finite() && lr > 0.0) {
             bail!("--lr {lr} must be positive and finite");
