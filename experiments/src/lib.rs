@@ -22,6 +22,7 @@ pub mod metrics;
 pub mod model;
 pub mod newton_vs_gd;
 pub mod probe;
+pub mod sgd_noise;
 pub mod progress;
 pub mod report;
 pub mod selfcheck;

@@ -4,6 +4,7 @@
 pub mod args;
 pub mod lottery_args;
 pub mod probe_args;
+pub mod sgd_noise_args;
 pub mod stability_args;
 pub mod supermask_args;
 pub mod tickets_args;
@@ -21,6 +22,7 @@ pub use args::*;
 use clap::{Parser, Subcommand};
 pub use lottery_args::{BenchTrainArgs, LotteryArgs};
 pub use probe_args::ProbeArgs;
+pub use sgd_noise_args::SgdNoiseArgs;
 pub use stability_args::StabilityArgs;
 pub use supermask_args::SupermaskArgs;
 pub use tickets_args::TicketsArgs;
@@ -73,6 +75,11 @@ pub enum Command {
     /// (AUC), and kernel–target alignment. The defaults (digits, widths 64…2048, 2 seeds)
     /// take 95 s on 2 cores.
     Probe(ProbeArgs),
+    /// Where does the randomness of a trained network come from? A grid of inits × data
+    /// orders trained by minibatch SGD (network and linearised model, several batch sizes and
+    /// widths): two-way ANOVA of the test predictions, the NTK-GP of Lee et al. 2019 against
+    /// the across-init mean and variance, and the distance to the Newton step at θ₀.
+    SgdNoise(SgdNoiseArgs),
     /// One Adam step of LeNet-300-100 (batch 60, f32), dense and 80% masked, on 1 and 2
     /// threads: median step time in the format of the PyTorch peer script.
     BenchTrain(BenchTrainArgs),
@@ -178,6 +185,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Stability(a) => execute::<stability::Stability>(&a.common, &a.config()),
         Command::Supermask(a) => execute::<supermask::Supermask>(&a.common, &a.config()),
         Command::Probe(a) => execute::<probe::Probe>(&a.common, &a.config()),
+        Command::SgdNoise(a) => execute::<crate::sgd_noise::SgdNoise>(&a.common, &a.config()),
         Command::BenchTrain(a) => execute::<bench_train::BenchTrain>(&a.common, &a.config()),
         Command::Data(a) => data_command(&a.action),
         Command::Selfcheck(a) => selfcheck_command(&a),
