@@ -2406,6 +2406,101 @@ const PROBE_CASES: &[Case] = &[
     },
 ];
 
+/// `sgd-noise` with tiny settings and no files written, then the case's own arguments.
+macro_rules! sgn {
+    ($($a:expr),* $(,)?) => {
+        &["sgd-noise", "-q", "--no-write", "--n-train", "20", "--n-test", "20", "--widths", "8",
+          "--batch-sizes", "5", "--steps", "3", "--inits", "2", "--orders", "2", $($a),*]
+    };
+}
+
+const SGD_NOISE_CASES: &[Case] = &[
+    Case {
+        name: "sgd-noise --inits 1",
+        args: sgn!("--inits", "1"),
+        setup: nothing,
+        codes: RUN,
+        needles: &["--inits"],
+    },
+    Case {
+        name: "sgd-noise --orders 0",
+        args: sgn!("--orders", "0"),
+        setup: nothing,
+        codes: RUN,
+        needles: &["--orders"],
+    },
+    Case {
+        name: "sgd-noise --batch-sizes 0",
+        args: sgn!("--batch-sizes", "0"),
+        setup: nothing,
+        codes: RUN,
+        needles: &["--batch-sizes"],
+    },
+    Case {
+        name: "sgd-noise --steps 0",
+        args: sgn!("--steps", "0"),
+        setup: nothing,
+        codes: RUN,
+        needles: &["--steps"],
+    },
+    Case {
+        name: "sgd-noise --lr-scale 2",
+        args: sgn!("--lr-scale", "2"),
+        setup: nothing,
+        codes: RUN,
+        needles: &["--lr-scale"],
+    },
+    Case {
+        name: "sgd-noise --lr-scale nan",
+        args: sgn!("--lr-scale", "nan"),
+        setup: nothing,
+        codes: RUN,
+        needles: &["--lr-scale"],
+    },
+    Case {
+        name: "sgd-noise --newton-ridge 0",
+        args: sgn!("--newton-ridge", "0"),
+        setup: nothing,
+        codes: RUN,
+        needles: &["--newton-ridge"],
+    },
+    Case {
+        name: "sgd-noise --depth 0",
+        args: sgn!("--depth", "0"),
+        setup: nothing,
+        codes: RUN,
+        needles: &["--depth"],
+    },
+    Case {
+        name: "sgd-noise --sigma-w -1",
+        args: sgn!("--sigma-w", "-1"),
+        setup: nothing,
+        codes: RUN,
+        needles: &["sigma-w"],
+    },
+    Case {
+        name: "sgd-noise --n-train 1",
+        args: sgn!("--n-train", "1"),
+        setup: nothing,
+        codes: RUN,
+        needles: &["--n-train"],
+    },
+    Case {
+        name: "sgd-noise --max-memory-mib 1",
+        args: sgn!("--max-memory-mib", "1"),
+        setup: nothing,
+        codes: RUN,
+        needles: &["memory"],
+    },
+    Case {
+        name: "sgd-noise --batch-sizes x",
+        args: sgn!("--batch-sizes", "x"),
+        setup: nothing,
+        codes: USAGE,
+        needles: &["batch-sizes"],
+    },
+];
+
 /// `lottery` with tiny settings and no files written, then the case's own arguments.
 macro_rules! lot {
     ($($a:expr),* $(,)?) => {
@@ -2991,6 +3086,11 @@ fn probe_options() {
 }
 
 #[test]
+fn sgd_noise_options() {
+    run_group(SGD_NOISE_CASES);
+}
+
+#[test]
 fn output_paths() {
     run_group(OUTPUT_CASES);
 }
@@ -3009,6 +3109,7 @@ fn the_table_is_large_and_names_are_unique() {
         STABILITY_CASES,
         SUPERMASK_CASES,
         PROBE_CASES,
+        SGD_NOISE_CASES,
         CROSS_ENTROPY_CASES,
         OUTPUT_CASES,
     ]

@@ -191,6 +191,26 @@ pub const TINY_RUNS: &[(&str, &[&str])] = &[
         ],
     ),
     (
+        "sgd-noise",
+        &[
+            "sgd-noise",
+            "--n-train",
+            "30",
+            "--n-test",
+            "40",
+            "--widths",
+            "16,32",
+            "--batch-sizes",
+            "5,30",
+            "--steps",
+            "40",
+            "--inits",
+            "2",
+            "--orders",
+            "3",
+        ],
+    ),
+    (
         "supermask",
         &[
             "supermask",

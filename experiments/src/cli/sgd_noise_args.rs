@@ -112,7 +112,10 @@ mod tests {
         let (got, want) = (a.config(), super::cfg());
         assert_eq!(got.widths, want.widths);
         assert_eq!(got.batch_sizes, want.batch_sizes);
-        assert_eq!((got.inits, got.orders, got.steps), (want.inits, want.orders, want.steps));
+        assert_eq!(
+            (got.inits, got.orders, got.steps),
+            (want.inits, want.orders, want.steps)
+        );
         assert_eq!(got.newton_ridge, want.newton_ridge);
     }
 }

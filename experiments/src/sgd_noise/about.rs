@@ -19,10 +19,7 @@ pub fn about() -> About {
     .formula("distance to Newton", "‖f_SGD − f_Newton‖ / ‖f_Newton − f₀‖ on the test inputs")
 }
 
-fn extreme<'a>(
-    cells: &'a [CellStats],
-    f: impl Fn(&CellStats) -> f64,
-) -> Option<(&'a CellStats, f64)> {
+fn extreme(cells: &[CellStats], f: impl Fn(&CellStats) -> f64) -> Option<(&CellStats, f64)> {
     cells
         .iter()
         .map(|c| (c, f(c)))
@@ -53,14 +50,20 @@ pub fn verdicts(s: &Summary) -> Vec<String> {
             if vl < 0.01 { "on the same function" } else { "near, not on, one function" }
         ));
     }
-    if let Some((c, worst)) = extreme(&s.cells, |c| c.gp_mean_error_net / c.gp_mean_noise_floor.max(1e-300)) {
+    if let Some((c, worst)) = extreme(&s.cells, |c| {
+        c.gp_mean_error_net / c.gp_mean_noise_floor.max(1e-300)
+    }) {
         out.push(format!(
             "the networks' across-init mean is {} the NTK-GP mean: its error is at most {:.1}× the sampling noise of {} inits (width {}, batch {}: {:.3} against {:.3})",
             if worst < 3.0 { "consistent with" } else { "NOT consistent with" },
             worst, s.config.inits, c.width, c.batch, c.gp_mean_error_net, c.gp_mean_noise_floor
         ));
     }
-    for c in s.cells.iter().filter(|c| c.batch == s.cells.iter().map(|c| c.batch).min().unwrap_or(0)) {
+    for c in s
+        .cells
+        .iter()
+        .filter(|c| c.batch == s.cells.iter().map(|c| c.batch).min().unwrap_or(0))
+    {
         out.push(format!(
             "width {}, batch {}: network across-init variance {:.3} against the GP's {:.3} (ratio {:.2}); distance to the Newton step {:.3} (network) and {:.3} (linear model)",
             c.width, c.batch, c.init_variance_net, c.gp_variance,

@@ -15,9 +15,9 @@
 
 mod about;
 pub mod gp;
-pub mod spread;
 mod report;
 pub mod run;
+pub mod spread;
 
 pub use report::output;
 pub use run::{CellStats, RunRecord};
@@ -90,8 +90,8 @@ impl Default for Config {
             steps: 1000,
             lr_scale: 0.5,
             newton_ridge: 1e-9,
-            inits: 4,
-            orders: 4,
+            inits: 8,
+            orders: 3,
             seed: 0,
             order_seed: 1000,
             max_memory_mib: None,
@@ -203,7 +203,10 @@ pub fn memory_plan(cfg: &Config, d: usize, o: usize) -> MemoryPlan {
                 mat(2 * runs, m * o, 8),
             ),
             (
-                format!("θ, δ and gradients of {} runs at once (8 × {p})", cfg.orders),
+                format!(
+                    "θ, δ and gradients of {} runs at once (8 × {p})",
+                    cfg.orders
+                ),
                 mat(8 * cfg.orders, p, 8),
             ),
             (

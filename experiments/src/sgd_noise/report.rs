@@ -207,7 +207,11 @@ fn distance_chart(s: &Summary) -> Chart {
         ch.add(&format!("network, width {w}"), pts, SeriesStyle::Line);
     }
     for (w, pts) in by_width(s, |c| c.lin_vs_newton) {
-        ch.add(&format!("linear model, width {w}"), pts, SeriesStyle::Dashed);
+        ch.add(
+            &format!("linear model, width {w}"),
+            pts,
+            SeriesStyle::Dashed,
+        );
     }
     ch.caption("The linear model's distance is what T steps leave unconverged; the network's extra distance is how far it leaves its tangent space.");
     ch
@@ -226,7 +230,11 @@ fn share_chart(s: &Summary) -> Chart {
         ch.add(&format!("network, width {w}"), pts, SeriesStyle::Line);
     }
     for (w, pts) in by_width(s, |c| c.lin.order_share + c.lin.interaction_share) {
-        ch.add(&format!("linear model, width {w}"), pts, SeriesStyle::Dashed);
+        ch.add(
+            &format!("linear model, width {w}"),
+            pts,
+            SeriesStyle::Dashed,
+        );
     }
     ch.caption("Near 0: the trained function is fixed by θ₀ and the data order leaves no trace; the rest of the spread is the init's.");
     ch

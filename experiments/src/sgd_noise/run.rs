@@ -122,8 +122,7 @@ pub fn run(cfg: &Config, ds: &Dataset, obs: &mut dyn Observer) -> Result<Summary
     obs.begin("sgd-noise: inits × orders × batch sizes", total as u64);
     let (mut runs, mut cells) = (Vec::new(), Vec::new());
     for &w in &cfg.widths {
-        let (r, c) = width_grid(cfg, ds, w, &batches, obs)
-            .with_context(|| format!("width {w}"))?;
+        let (r, c) = width_grid(cfg, ds, w, &batches, obs).with_context(|| format!("width {w}"))?;
         runs.extend(r);
         cells.extend(c);
     }
@@ -180,7 +179,8 @@ fn width_grid(
     let o = ds.output_dim();
     let net = network(cfg, ds.input_dim(), o, width)?;
     let mut sums = KernelSums::default();
-    let (mut p_net, mut p_lin): (Grid, Grid) = (vec![vec![]; batches.len()], vec![vec![]; batches.len()]);
+    let (mut p_net, mut p_lin): (Grid, Grid) =
+        (vec![vec![]; batches.len()], vec![vec![]; batches.len()]);
     let mut runs = Vec::new();
     let mut lr = None;
     for i in 0..cfg.inits {
@@ -194,7 +194,17 @@ fn width_grid(
         for (bi, &b) in batches.iter().enumerate() {
             let out: Vec<(Matrix<f64>, Matrix<f64>)> = (0..cfg.orders)
                 .into_par_iter()
-                .map(|j| one_run(&net, &theta0, &lin, &lin_test, ds, (b, step, cfg.steps), cfg.order_seed + j as u64))
+                .map(|j| {
+                    one_run(
+                        &net,
+                        &theta0,
+                        &lin,
+                        &lin_test,
+                        ds,
+                        (b, step, cfg.steps),
+                        cfg.order_seed + j as u64,
+                    )
+                })
                 .collect::<Result<_>>()?;
             let (mut row_net, mut row_lin) = (Vec::new(), Vec::new());
             for (j, (f_net, f_lin)) in out.into_iter().enumerate() {
@@ -282,8 +292,15 @@ fn add_kernels(sums: &mut KernelSums, net: &Mlp, theta: &[f64], ds: &Dataset) ->
     let mut ntk = k.clone();
     let mut ntk_cross = kc.clone();
     for (a, b) in train.into_iter().zip(cross) {
-        ntk.as_mut_slice().iter_mut().zip(a.as_slice()).for_each(|(x, y)| *x += y);
-        ntk_cross.as_mut_slice().iter_mut().zip(b.as_slice()).for_each(|(x, y)| *x += y);
+        ntk.as_mut_slice()
+            .iter_mut()
+            .zip(a.as_slice())
+            .for_each(|(x, y)| *x += y);
+        ntk_cross
+            .as_mut_slice()
+            .iter_mut()
+            .zip(b.as_slice())
+            .for_each(|(x, y)| *x += y);
     }
     add_into(&mut sums.ntk, ntk);
     add_into(&mut sums.ntk_cross, ntk_cross);
@@ -292,7 +309,10 @@ fn add_kernels(sums: &mut KernelSums, net: &Mlp, theta: &[f64], ds: &Dataset) ->
     if sums.nngp_test_diag.is_empty() {
         sums.nngp_test_diag = vec![0.0; diag.len()];
     }
-    sums.nngp_test_diag.iter_mut().zip(&diag).for_each(|(s, d)| *s += d);
+    sums.nngp_test_diag
+        .iter_mut()
+        .zip(&diag)
+        .for_each(|(s, d)| *s += d);
     Ok(())
 }
 
@@ -348,7 +368,15 @@ fn one_run(
         x: ds.x_train.as_ref(),
         targets: Targets::Values(ds.y_train.as_ref()),
     };
-    let fitted = fit(net, theta0.to_vec(), None, split(), split(), &fc, &mut crate::progress::Silent)?;
+    let fitted = fit(
+        net,
+        theta0.to_vec(),
+        None,
+        split(),
+        split(),
+        &fc,
+        &mut crate::progress::Silent,
+    )?;
     let f_net = net.forward(&fitted.theta, ds.x_test.as_ref())?;
     if f_net.as_slice().iter().any(|v| !v.is_finite()) {
         bail!("SGD on the network diverged at η = {lr:.3e} (batch {batch}); lower --lr-scale");
@@ -363,7 +391,11 @@ fn moved_ratio(a: &Matrix<f64>, b: &Matrix<f64>, f0: &Matrix<f64>) -> f64 {
 }
 
 fn sub(a: &Matrix<f64>, b: &Matrix<f64>) -> Vec<f64> {
-    a.as_slice().iter().zip(b.as_slice()).map(|(x, y)| x - y).collect()
+    a.as_slice()
+        .iter()
+        .zip(b.as_slice())
+        .map(|(x, y)| x - y)
+        .collect()
 }
 
 fn record(

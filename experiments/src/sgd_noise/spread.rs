@@ -29,7 +29,9 @@ pub fn across_init_variance(p: &[Vec<Vec<f64>>]) -> Vec<f64> {
 
 /// The mean of every `o` consecutive entries: one value per test input from m×o entries.
 pub fn per_input(v: &[f64], o: usize) -> Vec<f64> {
-    v.chunks(o).map(|c| c.iter().sum::<f64>() / o as f64).collect()
+    v.chunks(o)
+        .map(|c| c.iter().sum::<f64>() / o as f64)
+        .collect()
 }
 
 /// Pearson's correlation; None when either side is constant.
