@@ -54,7 +54,6 @@ fn gp_of(j: &Joint, lr: f64, t: f64, at_train: bool) -> experiments::sgd_noise::
     let (n, m) = (j.n, j.m);
     let test = if at_train { 0..n } else { n..n + m };
     let tk = block(&j.k, test.clone(), test.clone());
-    let diag: Vec<f64> = (0..tk.rows()).map(|i| tk.get(i, i)).collect();
     let (th, thc) = (
         block(&j.theta, 0..n, 0..n),
         block(&j.theta, test.clone(), 0..n),
@@ -65,7 +64,7 @@ fn gp_of(j: &Joint, lr: f64, t: f64, at_train: bool) -> experiments::sgd_noise::
         ntk_cross: &thc,
         nngp: &kk,
         nngp_cross: &kc,
-        nngp_test_diag: &diag,
+        nngp_test: &tk,
     };
     ntk_gp(&k, &j.y, lr, t).unwrap()
 }
@@ -114,16 +113,27 @@ fn the_gp_mean_is_gd_summed_step_by_step_and_its_variance_is_sampled_f0s() {
     let mut rng = SplitMix64::new(11);
     let draws = 40_000;
     let mut sq = vec![0.0; j.m];
+    let mut c01 = 0.0;
     for _ in 0..draws {
         let z: Vec<f64> = (0..j.n + j.m).map(|_| rng.normal()).collect();
         let f0: Vec<f64> = (0..j.n + j.m)
             .map(|r| (0..=r).map(|c| l.l().get(r, c) * z[c]).sum())
             .collect();
-        for (i, s) in sq.iter_mut().enumerate() {
-            let af: f64 = (0..j.n).map(|c| a.get(i, c) * f0[c]).sum();
-            *s += (f0[j.n + i] - af).powi(2) / draws as f64;
+        let ft: Vec<f64> = (0..j.m)
+            .map(|i| f0[j.n + i] - (0..j.n).map(|c| a.get(i, c) * f0[c]).sum::<f64>())
+            .collect();
+        for (s, f) in sq.iter_mut().zip(&ft) {
+            *s += f * f / draws as f64;
         }
+        c01 += ft[0] * ft[1] / draws as f64;
     }
+    let c = gp.covariance.get(0, 1);
+    let scale = (gp.variance[0] * gp.variance[1]).sqrt();
+    assert!(
+        (c01 - c).abs() < 0.03 * scale,
+        "covariance: sampled {c01}, formula {c}"
+    );
+    assert_eq!(c.to_bits(), gp.covariance.get(1, 0).to_bits());
     for (i, (mc, v)) in sq.iter().zip(&gp.variance).enumerate() {
         assert!(
             (mc / v - 1.0).abs() < 0.04,

@@ -122,6 +122,8 @@ pub struct Summary {
     pub data_name: String,
     /// Parameters p.
     pub num_params: usize,
+    /// Outputs o (classes).
+    pub num_outputs: usize,
     /// Function-space Newton iterations.
     pub newton_iterations: usize,
     /// How they ended.

@@ -188,6 +188,7 @@ pub fn run(cfg: &Config, ds: &Dataset, obs: &mut dyn Observer) -> Result<Summary
         config: cfg.clone(),
         data_name: ds.name.clone(),
         num_params: theta0.len(),
+        num_outputs: ds.output_dim(),
         newton_iterations: fs.history.len(),
         newton_verdict: fs.verdict.clone(),
         newton_history: fs.history.clone(),

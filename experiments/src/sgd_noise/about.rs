@@ -59,6 +59,23 @@ pub fn verdicts(s: &Summary) -> Vec<String> {
             worst, s.config.inits, c.width, c.batch, c.gp_mean_error_net, c.gp_mean_noise_floor
         ));
     }
+    if let Some((c, worst)) = extreme(&s.cells, |c| {
+        c.gp_covariance_error_net / c.gp_covariance_noise_floor.max(1e-300)
+    }) {
+        let floor = c.gp_covariance_noise_floor;
+        out.push(if floor > 0.5 {
+            format!(
+                "the full across-init covariance cannot be tested with {} inits: a sample of that size drawn from the GP itself would be {:.2} off (relative Frobenius); the networks' is {:.2} off at width {}, batch {} — use the variances and their correlation, or more --inits",
+                s.config.inits, floor, c.gp_covariance_error_net, c.width, c.batch
+            )
+        } else {
+            format!(
+                "their across-init covariance over the test inputs is {} the NTK-GP's: its error is at most {:.1}× what {} draws from the GP itself would show (width {}, batch {}: {:.3} against {:.3})",
+                if worst < 2.0 { "consistent with" } else { "NOT consistent with" },
+                worst, s.config.inits, c.width, c.batch, c.gp_covariance_error_net, floor
+            )
+        });
+    }
     for c in s
         .cells
         .iter()

@@ -12,7 +12,7 @@
 //! * covariance Σ_t = K** + A_t K A_tᵀ − A_t K*ᵀ − K* A_tᵀ.
 //!
 //! At t → ∞ and x* ∈ X, A = I and Σ = 0 (the training set is interpolated); at t = 0, A = 0
-//! and Σ = K** (the prior). Only the diagonal of Σ is formed: the variance at each test input.
+//! and Σ = K** (the prior). Every output has the same Σ (the GP of Θ ⊗ I, the traced kernel).
 
 use crate::tangent::closed_form::factors;
 use anyhow::{bail, Result};
@@ -28,16 +28,18 @@ pub struct GpKernels<'a> {
     pub nngp: &'a Matrix<f64>,
     /// K*, test × train.
     pub nngp_cross: &'a Matrix<f64>,
-    /// diag K** on the test inputs.
-    pub nngp_test_diag: &'a [f64],
+    /// K** on the test inputs, m×m.
+    pub nngp_test: &'a Matrix<f64>,
 }
 
-/// μ_t and diag Σ_t on the test inputs.
+/// μ_t and Σ_t on the test inputs.
 #[derive(Clone, Debug)]
 pub struct GpPrediction {
     /// m × o: A_t Y.
     pub mean: Matrix<f64>,
-    /// m: the variance of every output at each test input.
+    /// m×m: the covariance of every output over the test inputs.
+    pub covariance: Matrix<f64>,
+    /// m: its diagonal, clamped at 0 against rounding.
     pub variance: Vec<f64>,
 }
 
@@ -66,7 +68,8 @@ pub fn ntk_gp(k: &GpKernels<'_>, y: &Matrix<f64>, lr: f64, t: f64) -> Result<GpP
         && k.ntk_cross.cols() == n
         && k.nngp_cross.rows() == m
         && k.nngp_cross.cols() == n
-        && k.nngp_test_diag.len() == m
+        && k.nngp_test.rows() == m
+        && k.nngp_test.cols() == m
         && y.rows() == n;
     if !shapes_fit {
         bail!("the GP's kernels and targets disagree on n = {n} or m = {m}");
@@ -77,13 +80,18 @@ pub fn ntk_gp(k: &GpKernels<'_>, y: &Matrix<f64>, lr: f64, t: f64) -> Result<GpP
     let a = filter(k, lr, t)?;
     let mean = matmul(a.as_ref(), y.as_ref())?;
     let ak = matmul(a.as_ref(), k.nngp.as_ref())?;
-    let variance = (0..m)
-        .map(|i| {
-            let (ai, aki, ci) = (a.row(i), ak.row(i), k.nngp_cross.row(i));
-            let quad: f64 = aki.iter().zip(ai).map(|(x, y)| x * y).sum();
-            let cross: f64 = ai.iter().zip(ci).map(|(x, y)| x * y).sum();
-            (k.nngp_test_diag[i] + quad - 2.0 * cross).max(0.0)
-        })
-        .collect();
-    Ok(GpPrediction { mean, variance })
+    let akat = matmul(ak.as_ref(), a.as_ref().t())?;
+    let akc = matmul(a.as_ref(), k.nngp_cross.as_ref().t())?;
+    // Each term symmetrised, so that Σ is symmetric to the last bit.
+    let covariance = Matrix::from_fn(m, m, |i, j| {
+        0.5 * (k.nngp_test.get(i, j) + k.nngp_test.get(j, i))
+            + 0.5 * (akat.get(i, j) + akat.get(j, i))
+            - (akc.get(i, j) + akc.get(j, i))
+    });
+    let variance = (0..m).map(|i| covariance.get(i, i).max(0.0)).collect();
+    Ok(GpPrediction {
+        mean,
+        covariance,
+        variance,
+    })
 }

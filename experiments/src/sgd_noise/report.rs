@@ -54,6 +54,9 @@ struct CellRow {
     gp_variance: f64,
     init_variance_net: f64,
     init_variance_lin: f64,
+    gp_covariance_error_net: f64,
+    gp_covariance_error_lin: f64,
+    gp_covariance_noise_floor: f64,
 }
 
 impl CellRow {
@@ -77,6 +80,9 @@ impl CellRow {
             gp_variance: c.gp_variance,
             init_variance_net: c.init_variance_net,
             init_variance_lin: c.init_variance_lin,
+            gp_covariance_error_net: c.gp_covariance_error_net,
+            gp_covariance_error_lin: c.gp_covariance_error_lin,
+            gp_covariance_noise_floor: c.gp_covariance_noise_floor,
         }
     }
 }
@@ -158,6 +164,9 @@ fn gp_table(s: &Summary) -> Table {
             "network variance",
             "linear variance",
             "corr. per input",
+            "‖C_net−Σ‖/‖Σ‖",
+            "‖C_lin−Σ‖/‖Σ‖",
+            "noise floor",
         ],
     );
     for c in &s.cells {
@@ -172,6 +181,9 @@ fn gp_table(s: &Summary) -> Table {
             format!("{:.3}", c.init_variance_lin),
             c.variance_correlation_net
                 .map_or("—".into(), |r| format!("{r:.3}")),
+            format!("{:.3}", c.gp_covariance_error_net),
+            format!("{:.3}", c.gp_covariance_error_lin),
+            format!("{:.3}", c.gp_covariance_noise_floor),
         ]);
     }
     t

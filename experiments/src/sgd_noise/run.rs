@@ -8,7 +8,7 @@
 //! the records are bit-identical on any number of threads.
 
 use super::gp::{ntk_gp, GpKernels, GpPrediction};
-use super::spread::{across_init_variance, grand_mean, pearson, per_input};
+use super::spread::{across_init_covariance, across_init_variance, grand_mean, pearson, per_input};
 use super::{Config, Summary};
 use crate::data::Dataset;
 use crate::metrics::accuracy;
@@ -93,6 +93,14 @@ pub struct CellStats {
     pub init_variance_lin: f64,
     /// Correlation over test inputs of the networks' across-init variance with diag Σ_T.
     pub variance_correlation_net: Option<f64>,
+    /// ‖C_net − Σ_T‖_F/‖Σ_T‖_F, C_net the networks' across-init covariance over test inputs
+    /// (pooled over orders and outputs).
+    pub gp_covariance_error_net: f64,
+    /// The same for the linear models.
+    pub gp_covariance_error_lin: f64,
+    /// √((‖Σ‖_F² + (tr Σ)²)/(o·(I − 1)))/‖Σ‖_F: the expected error of a sample covariance of
+    /// o·(I − 1) degrees of freedom drawn from the GP itself.
+    pub gp_covariance_noise_floor: f64,
 }
 
 fn err(e: autodiff::AdError) -> anyhow::Error {
@@ -152,7 +160,7 @@ struct KernelSums {
     ntk_cross: Option<Matrix<f64>>,
     nngp: Option<Matrix<f64>>,
     nngp_cross: Option<Matrix<f64>>,
-    nngp_test_diag: Vec<f64>,
+    nngp_test: Option<Matrix<f64>>,
 }
 
 fn add_into(acc: &mut Option<Matrix<f64>>, m: Matrix<f64>) {
@@ -288,7 +296,6 @@ fn add_kernels(sums: &mut KernelSums, net: &Mlp, theta: &[f64], ds: &Dataset) ->
     let (Some(k), Some(kc), Some(kt)) = (train.pop(), cross.pop(), test.last()) else {
         bail!("the network has no layers");
     };
-    let diag: Vec<f64> = (0..kt.rows()).map(|i| kt.get(i, i)).collect();
     let mut ntk = k.clone();
     let mut ntk_cross = kc.clone();
     for (a, b) in train.into_iter().zip(cross) {
@@ -306,13 +313,7 @@ fn add_kernels(sums: &mut KernelSums, net: &Mlp, theta: &[f64], ds: &Dataset) ->
     add_into(&mut sums.ntk_cross, ntk_cross);
     add_into(&mut sums.nngp, k);
     add_into(&mut sums.nngp_cross, kc);
-    if sums.nngp_test_diag.is_empty() {
-        sums.nngp_test_diag = vec![0.0; diag.len()];
-    }
-    sums.nngp_test_diag
-        .iter_mut()
-        .zip(&diag)
-        .for_each(|(s, d)| *s += d);
+    add_into(&mut sums.nngp_test, kt.clone());
     Ok(())
 }
 
@@ -326,13 +327,13 @@ fn gp_of(sums: KernelSums, inits: usize, ds: &Dataset, lr: f64, t: f64) -> Resul
     };
     let (ntk, ntk_cross) = (avg(sums.ntk)?, avg(sums.ntk_cross)?);
     let (nngp, nngp_cross) = (avg(sums.nngp)?, avg(sums.nngp_cross)?);
-    let diag: Vec<f64> = sums.nngp_test_diag.iter().map(|v| v * scale).collect();
+    let nngp_test = avg(sums.nngp_test)?;
     let k = GpKernels {
         ntk: &ntk,
         ntk_cross: &ntk_cross,
         nngp: &nngp,
         nngp_cross: &nngp_cross,
-        nngp_test_diag: &diag,
+        nngp_test: &nngp_test,
     };
     ntk_gp(&k, &ds.y_train, lr, t)
 }
@@ -442,6 +443,7 @@ fn cell(
     let mu_norm = nrm2(mu).max(f64::MIN_POSITIVE);
     let (v_net, v_lin) = (across_init_variance(p_net), across_init_variance(p_lin));
     let total_net: f64 = v_net.iter().sum();
+    let sigma = gp.covariance.as_slice();
     Ok(CellStats {
         width,
         batch,
@@ -462,5 +464,17 @@ fn cell(
         init_variance_net: total_net,
         init_variance_lin: v_lin.iter().sum(),
         variance_correlation_net: pearson(&per_input(&v_net, o), &gp.variance),
+        gp_covariance_error_net: rel_diff(&across_init_covariance(p_net, o), sigma),
+        gp_covariance_error_lin: rel_diff(&across_init_covariance(p_lin, o), sigma),
+        gp_covariance_noise_floor: covariance_floor(&gp.covariance, o, p_net.len()),
     })
+}
+
+/// √E‖S − Σ‖_F² / ‖Σ‖_F = √((‖Σ‖_F² + (tr Σ)²)/df)/‖Σ‖_F for a Gaussian sample covariance
+/// with df = o·(I − 1) degrees of freedom (Wishart second moments).
+fn covariance_floor(sigma: &Matrix<f64>, o: usize, inits: usize) -> f64 {
+    let fro2: f64 = sigma.as_slice().iter().map(|v| v * v).sum();
+    let tr: f64 = (0..sigma.rows()).map(|i| sigma.get(i, i)).sum();
+    let df = (o * (inits - 1)) as f64;
+    ((fro2 + tr * tr) / df).sqrt() / fro2.sqrt().max(f64::MIN_POSITIVE)
 }

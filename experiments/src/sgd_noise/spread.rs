@@ -27,6 +27,36 @@ pub fn across_init_variance(p: &[Vec<Vec<f64>>]) -> Vec<f64> {
     out
 }
 
+/// The covariance over test inputs across inits, m×m, pooled over orders and the o outputs
+/// (which the GP of Θ ⊗ I treats as independent draws of one covariance): the unbiased
+/// covariance of the I predictions at each fixed (order, output), averaged.
+pub fn across_init_covariance(p: &[Vec<Vec<f64>>], o: usize) -> Vec<f64> {
+    let (ni, nj) = (p.len(), p[0].len());
+    let m = p[0][0].len() / o;
+    let mut cov = vec![0.0; m * m];
+    let scale = 1.0 / ((ni - 1) as f64 * (nj * o) as f64);
+    for j in 0..nj {
+        for a in 0..o {
+            let centred: Vec<Vec<f64>> = p
+                .iter()
+                .map(|r| (0..m).map(|x| r[j][x * o + a]).collect())
+                .collect();
+            let mean: Vec<f64> = (0..m)
+                .map(|x| centred.iter().map(|c| c[x]).sum::<f64>() / ni as f64)
+                .collect();
+            for c in &centred {
+                for x in 0..m {
+                    let dx = (c[x] - mean[x]) * scale;
+                    for y in 0..m {
+                        cov[x * m + y] += dx * (c[y] - mean[y]);
+                    }
+                }
+            }
+        }
+    }
+    cov
+}
+
 /// The mean of every `o` consecutive entries: one value per test input from m×o entries.
 pub fn per_input(v: &[f64], o: usize) -> Vec<f64> {
     v.chunks(o)
@@ -63,6 +93,15 @@ mod tests {
         // Sample variance of {1, 2, 4}: mean 7/3, Σ(x − x̄)² = 14/3, over 2.
         assert!((v[0] - 7.0 / 3.0).abs() < 1e-12, "{v:?}");
         assert!((grand_mean(&p)[0] - (7.0 / 3.0 + 10.0)).abs() < 1e-12);
+        // One output, one test input: the covariance is that variance.
+        assert!((across_init_covariance(&p, 1)[0] - 7.0 / 3.0).abs() < 1e-12);
+        // Two test inputs moving together: their covariance equals each variance.
+        let q: Vec<Vec<Vec<f64>>> = a.iter().map(|&ai| vec![vec![ai, -ai]; 2]).collect();
+        let c = across_init_covariance(&q, 1);
+        assert!(
+            (c[1] + 7.0 / 3.0).abs() < 1e-12 && (c[3] - 7.0 / 3.0).abs() < 1e-12,
+            "{c:?}"
+        );
     }
 
     #[test]
