@@ -94,14 +94,16 @@ fn filter_by_steps(j: &Joint, lr: f64, t: usize) -> Matrix<f64> {
     a
 }
 
+/// λ_max of Θ on the training inputs.
+fn lambda_max(j: &Joint) -> f64 {
+    let ev = linalg::symmetric_eigenvalues(block(&j.theta, 0..j.n, 0..j.n).as_ref()).unwrap();
+    ev.last().copied().unwrap()
+}
+
 #[test]
 fn the_gp_mean_is_gd_summed_step_by_step_and_its_variance_is_sampled_f0s() {
     let j = joint();
-    let lam_max = linalg::symmetric_eigenvalues(block(&j.theta, 0..j.n, 0..j.n).as_ref())
-        .unwrap()
-        .last()
-        .copied()
-        .unwrap();
+    let lam_max = lambda_max(&j);
     let (lr, t) = (0.7 * j.n as f64 / lam_max, 9);
     let gp = gp_of(&j, lr, t as f64, false);
     let a = filter_by_steps(&j, lr, t);
@@ -145,11 +147,7 @@ fn the_gp_mean_is_gd_summed_step_by_step_and_its_variance_is_sampled_f0s() {
 #[test]
 fn the_gp_starts_at_the_prior_and_ends_interpolating() {
     let j = joint();
-    let lam_max = linalg::symmetric_eigenvalues(block(&j.theta, 0..j.n, 0..j.n).as_ref())
-        .unwrap()
-        .last()
-        .copied()
-        .unwrap();
+    let lam_max = lambda_max(&j);
     let lr = j.n as f64 / lam_max;
     let start = gp_of(&j, lr, 0.0, false);
     assert!(start.mean.as_slice().iter().all(|v| *v == 0.0));

@@ -81,6 +81,59 @@ fn linearized_step(
     Ok(())
 }
 
+/// Full-batch GD on the network and on its linearisation side by side for `cfg.steps` steps
+/// of size `lr`, with the test-logit gap, accuracies, training loss and margin at
+/// `cfg.checkpoints` points; the network's final θ and the curve.
+fn gd_curve(
+    cfg: &Config,
+    ds: &Dataset,
+    (net, lin, lin_test): (&Mlp, &Linearized<'_, f64>, &Linearized<'_, f64>),
+    (labels, test_labels): (&[usize], &[usize]),
+    theta0: Vec<f64>,
+    lr: f64,
+) -> Result<(Vec<f64>, Vec<Checkpoint>)> {
+    let mut lin_delta = vec![0.0; theta0.len()];
+    let mut theta = theta0;
+    let mut curve = Vec::new();
+    let chunk = (cfg.steps / cfg.checkpoints).max(1);
+    let mut t = 0;
+    while t < cfg.steps {
+        let s = chunk.min(cfg.steps - t);
+        theta = train(
+            net,
+            theta,
+            ds,
+            labels,
+            Optimizer::Sgd(SgdConfig {
+                lr,
+                momentum: 0.0,
+                weight_decay: 0.0,
+            }),
+            s,
+        )?;
+        for _ in 0..s {
+            linearized_step(lin, labels, &mut lin_delta, lr)?;
+        }
+        t += s;
+        let f_net = net.forward(&theta, ds.x_test.as_ref())?;
+        let f_lin = lin_test.eval(&lin_delta).map_err(err)?;
+        if f_lin.as_slice().iter().any(|v| !v.is_finite()) {
+            bail!("GD on the linearised model diverged at η = {lr:.3e}; lower --lr");
+        }
+        let f_train = net.forward(&theta, ds.x_train.as_ref())?;
+        curve.push(Checkpoint {
+            step: t,
+            gap: rel_diff(f_lin.as_slice(), f_net.as_slice()),
+            network_test_accuracy: accuracy(&f_net, test_labels),
+            linearized_test_accuracy: accuracy(&f_lin, test_labels),
+            network_train_loss: mean_cross_entropy(&f_train, labels),
+            network_train_margin: mean_margin(&f_train, labels),
+            network_logit_norm: linalg::vec::nrm2(f_net.as_slice()),
+        });
+    }
+    Ok((theta, curve))
+}
+
 /// Runs everything `linearize --loss cross-entropy` reports.
 pub fn run(cfg: &Config, ds: &Dataset, obs: &mut dyn Observer) -> Result<Summary> {
     let (Some(labels), Some(test_labels)) = (&ds.labels_train, &ds.labels_test) else {
@@ -122,45 +175,14 @@ pub fn run(cfg: &Config, ds: &Dataset, obs: &mut dyn Observer) -> Result<Summary
     drop(k);
     obs.advance(3);
     let lr = cfg.lr.unwrap_or(ds.n_train() as f64 / lambda_max);
-    let mut theta = theta0.clone();
-    let mut lin_delta = vec![0.0; theta0.len()];
-    let mut curve = Vec::new();
-    let chunk = (cfg.steps / cfg.checkpoints).max(1);
-    let mut t = 0;
-    while t < cfg.steps {
-        let s = chunk.min(cfg.steps - t);
-        theta = train(
-            &net,
-            theta,
-            ds,
-            labels,
-            Optimizer::Sgd(SgdConfig {
-                lr,
-                momentum: 0.0,
-                weight_decay: 0.0,
-            }),
-            s,
-        )?;
-        for _ in 0..s {
-            linearized_step(&lin, labels, &mut lin_delta, lr)?;
-        }
-        t += s;
-        let f_net = net.forward(&theta, ds.x_test.as_ref())?;
-        let f_lin = lin_test.eval(&lin_delta).map_err(err)?;
-        if f_lin.as_slice().iter().any(|v| !v.is_finite()) {
-            bail!("GD on the linearised model diverged at η = {lr:.3e}; lower --lr");
-        }
-        let f_train = net.forward(&theta, ds.x_train.as_ref())?;
-        curve.push(Checkpoint {
-            step: t,
-            gap: rel_diff(f_lin.as_slice(), f_net.as_slice()),
-            network_test_accuracy: accuracy(&f_net, test_labels),
-            linearized_test_accuracy: accuracy(&f_lin, test_labels),
-            network_train_loss: mean_cross_entropy(&f_train, labels),
-            network_train_margin: mean_margin(&f_train, labels),
-            network_logit_norm: linalg::vec::nrm2(f_net.as_slice()),
-        });
-    }
+    let (theta, curve) = gd_curve(
+        cfg,
+        ds,
+        (&net, &lin, &lin_test),
+        (labels, test_labels),
+        theta0.clone(),
+        lr,
+    )?;
     obs.advance(4);
     let adam = train(
         &net,

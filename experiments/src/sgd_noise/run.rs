@@ -163,14 +163,10 @@ struct KernelSums {
     nngp_test: Option<Matrix<f64>>,
 }
 
-fn add_into(acc: &mut Option<Matrix<f64>>, m: Matrix<f64>) {
+fn add_into(acc: &mut Option<Matrix<f64>>, m: &Matrix<f64>) {
     match acc {
-        None => *acc = Some(m),
-        Some(a) => a
-            .as_mut_slice()
-            .iter_mut()
-            .zip(m.as_slice())
-            .for_each(|(x, y)| *x += y),
+        None => *acc = Some(m.clone()),
+        Some(a) => linalg::vec::axpy(1.0, m.as_slice(), a.as_mut_slice()),
     }
 }
 
@@ -290,30 +286,20 @@ fn predict(
 /// s²ΦΦᵀ + β²: the empirical NNGP kernel of this init.
 fn add_kernels(sums: &mut KernelSums, net: &Mlp, theta: &[f64], ds: &Dataset) -> Result<()> {
     let (x, xt) = (ds.x_train.as_ref(), ds.x_test.as_ref());
-    let mut train = ntk_per_layer(net, theta, x, None, NtkForm::Traced).map_err(err)?;
-    let mut cross = ntk_per_layer(net, theta, xt, Some(x), NtkForm::Traced).map_err(err)?;
+    let train = ntk_per_layer(net, theta, x, None, NtkForm::Traced).map_err(err)?;
+    let cross = ntk_per_layer(net, theta, xt, Some(x), NtkForm::Traced).map_err(err)?;
     let test = ntk_per_layer(net, theta, xt, None, NtkForm::Traced).map_err(err)?;
-    let (Some(k), Some(kc), Some(kt)) = (train.pop(), cross.pop(), test.last()) else {
+    let (Some(k), Some(kc), Some(kt)) = (train.last(), cross.last(), test.last()) else {
         bail!("the network has no layers");
     };
-    let mut ntk = k.clone();
-    let mut ntk_cross = kc.clone();
-    for (a, b) in train.into_iter().zip(cross) {
-        ntk.as_mut_slice()
-            .iter_mut()
-            .zip(a.as_slice())
-            .for_each(|(x, y)| *x += y);
-        ntk_cross
-            .as_mut_slice()
-            .iter_mut()
-            .zip(b.as_slice())
-            .for_each(|(x, y)| *x += y);
+    // The NTK is the sum of the layer kernels; the readout's alone is the NNGP kernel.
+    for (a, b) in train.iter().zip(&cross) {
+        add_into(&mut sums.ntk, a);
+        add_into(&mut sums.ntk_cross, b);
     }
-    add_into(&mut sums.ntk, ntk);
-    add_into(&mut sums.ntk_cross, ntk_cross);
     add_into(&mut sums.nngp, k);
     add_into(&mut sums.nngp_cross, kc);
-    add_into(&mut sums.nngp_test, kt.clone());
+    add_into(&mut sums.nngp_test, kt);
     Ok(())
 }
 
